@@ -1,0 +1,3 @@
+module github.com/cnndbg/cnndbg
+
+go 1.26.0

@@ -1,0 +1,149 @@
+package net
+
+import (
+	"fmt"
+
+	"github.com/cnndbg/cnndbg/trace"
+)
+
+// Dense is a fully connected layer Z = A_prev · W + b with W (n_in, n_out)
+// and b (1, n_out).
+type Dense struct {
+	name      string
+	W, B      *Tensor
+	nIn, nOut int
+}
+
+// NewDense returns a dense layer with the given weights. It panics if W is
+// not 2-D or b is not (1, n_out).
+func NewDense(name string, w, b *Tensor) *Dense {
+	nIn, nOut := w.dims2()
+	if !sameShape(b.Shape, []int{1, nOut}) {
+		panic(fmt.Sprintf("net: dense %s: W %v and b %v do not fit", name, w.Shape, b.Shape))
+	}
+	return &Dense{name: name, W: w, B: b, nIn: nIn, nOut: nOut}
+}
+
+func (l *Dense) Name() string { return l.name }
+func (l *Dense) Kind() string { return "dense" }
+func (l *Dense) Hyper() []any { return []any{"units", l.nOut} }
+func (l *Dense) Roles() Roles { return linearRoles }
+func (l *Dense) Params() []Parameter {
+	return []Parameter{{Role: "W", Value: l.W}, {Role: "b", Value: l.B}}
+}
+
+// SetParam replaces W or b.
+func (l *Dense) SetParam(role string, value *Tensor) {
+	switch role {
+	case "W":
+		l.W = value
+	case "b":
+		l.B = value
+	default:
+		panic("net: dense has no parameter " + role)
+	}
+}
+
+func (l *Dense) OutShape(in []int) ([]int, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("layer %s (dense) needs a flat (n,) input, got shape %v: add a flatten layer before it", l.name, in)
+	}
+	if in[0] != l.nIn {
+		return nil, fmt.Errorf("layer %s (dense): W has %d inputs but the layer below gives %d", l.name, l.nIn, in[0])
+	}
+	return []int{l.nOut}, nil
+}
+
+// Forward computes Z[i,j] = Σ_k A_prev[i,k] · W[k,j] + b[j].
+func (l *Dense) Forward(aPrev *Tensor) *Tensor {
+	m, nIn := aPrev.dims2()
+	z := NewTensor(m, l.nOut)
+	for i := 0; i < m; i++ {
+		for j := 0; j < l.nOut; j++ {
+			sum := 0.0
+			for k := 0; k < nIn; k++ {
+				sum += aPrev.Data[i*nIn+k] * l.W.Data[k*l.nOut+j]
+			}
+			z.Data[i*l.nOut+j] = sum + l.B.Data[j]
+		}
+	}
+	return z
+}
+
+// Backward computes
+//
+//	dA_prev[i,k] = Σ_j dZ[i,j] · W[k,j]
+//	dW[k,j]      = Σ_i A_prev[i,k] · dZ[i,j]
+//	db[j]        = Σ_i dZ[i,j]
+func (l *Dense) Backward(aPrev, _, dZ *Tensor) (*Tensor, []*Tensor) {
+	m, nIn := aPrev.dims2()
+	dAPrev := NewTensor(m, nIn)
+	dW := NewTensor(nIn, l.nOut)
+	db := NewTensor(1, l.nOut)
+	for i := 0; i < m; i++ {
+		for j := 0; j < l.nOut; j++ {
+			dz := dZ.Data[i*l.nOut+j]
+			db.Data[j] += dz
+			for k := 0; k < nIn; k++ {
+				dAPrev.Data[i*nIn+k] += dz * l.W.Data[k*l.nOut+j]
+				dW.Data[k*l.nOut+j] += aPrev.Data[i*nIn+k] * dz
+			}
+		}
+	}
+	return dAPrev, []*Tensor{dW, db}
+}
+
+func init() {
+	registerExplainer("dense", trace.Forward, explainDenseForward)
+	registerExplainer("dense", trace.Backward, explainDenseBackward)
+}
+
+func explainDenseForward(tr *trace.Trace, e *trace.Event, role string, idx []int) (*Explanation, error) {
+	ts, err := eventTensors(tr, e, "A_prev", "W", "b")
+	if err != nil {
+		return nil, err
+	}
+	aPrev, w, b := ts[0], ts[1], ts[2]
+	i, j := idx[0], idx[1]
+	x := &Explanation{Formula: "Z[i,j] = Σ_k A_prev[i,k] · W[k,j] + b[j]"}
+	for k := 0; k < aPrev.Shape[1]; k++ {
+		x.Terms = append(x.Terms, product(1, operand(e, aPrev, i, k), operand(e, w, k, j)))
+	}
+	bias := product(1, operand(e, b, 0, j))
+	bias.Note = "bias"
+	x.Terms = append(x.Terms, bias)
+	return x, nil
+}
+
+func explainDenseBackward(tr *trace.Trace, e *trace.Event, role string, idx []int) (*Explanation, error) {
+	ts, err := eventTensors(tr, e, "A_prev", "W", "dZ")
+	if err != nil {
+		return nil, err
+	}
+	aPrev, w, dZ := ts[0], ts[1], ts[2]
+	m, nOut := dZ.Shape[0], dZ.Shape[1]
+	var x *Explanation
+	switch role {
+	case "dW":
+		k, j := idx[0], idx[1]
+		x = &Explanation{Formula: "dW[k,j] = Σ_i A_prev[i,k] · dZ[i,j]"}
+		for i := 0; i < m; i++ {
+			x.Terms = append(x.Terms, product(1, operand(e, aPrev, i, k), operand(e, dZ, i, j)))
+		}
+	case "db":
+		j := idx[1]
+		x = &Explanation{Formula: "db[j] = Σ_i dZ[i,j]"}
+		for i := 0; i < m; i++ {
+			x.Terms = append(x.Terms, product(1, operand(e, dZ, i, j)))
+		}
+	case "dA_prev":
+		i, k := idx[0], idx[1]
+		x = &Explanation{Formula: "dA_prev[i,k] = Σ_j W[k,j] · dZ[i,j]"}
+		for j := 0; j < nOut; j++ {
+			x.Terms = append(x.Terms, product(1, operand(e, w, k, j), operand(e, dZ, i, j)))
+		}
+	default:
+		return nil, fmt.Errorf("dense backward writes no tensor %q", role)
+	}
+	return x, nil
+}

@@ -1,0 +1,45 @@
+package net
+
+import (
+	"testing"
+
+	"github.com/cnndbg/cnndbg/trace"
+)
+
+func TestExampleStepRecordsEveryEvent(t *testing.T) {
+	n := ExampleNetwork()
+	x, labels, err := ExampleBatch(ExampleBatchSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := trace.NewRecorder(n.Spec.JSON())
+	res := n.Step(x, labels, ExampleLR, rec)
+	tr := rec.Trace()
+	// 8 forward, 1 loss, 9 backward (loss + 8 layers), 3 updates.
+	if len(tr.Events) != 21 {
+		for _, e := range tr.Events {
+			t.Log(e.Index, e.Layer, e.Kind, e.Phase)
+		}
+		t.Fatalf("got %d events, want 21", len(tr.Events))
+	}
+	if res.Loss <= 0 {
+		t.Errorf("loss = %v, want > 0", res.Loss)
+	}
+	for _, name := range []string{"conv1.dZ", "relu1.dZ", "conv1.dW", "fc1.dZ", "loss.dZ", "pool1.dA_prev", "conv2.dA_prev", "loss"} {
+		if tr.Tensor(name) == nil {
+			t.Errorf("no tensor %s; names: %v", name, tr.Names())
+		}
+	}
+	if tr.Tensor("conv1.dZ") != tr.Tensor("relu1.dZ") {
+		t.Error("conv1.dZ and relu1.dZ are different tensors")
+	}
+	dW := tr.Tensor("conv1.dW")
+	x1, err := Explain(tr, dW.ID, []int{0, 1, 0, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("conv1.dW[0,1,0,3]: %d terms, sum %.17g recorded %.17g rel %.3g", len(x1.Terms), x1.Sum, x1.Recorded, x1.RelErr())
+	if x1.RelErr() >= 1e-12 {
+		t.Errorf("rel err %g", x1.RelErr())
+	}
+}

@@ -1,0 +1,170 @@
+package net
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/cnndbg/cnndbg/trace"
+)
+
+// Operand is one recorded value a term reads.
+type Operand struct {
+	// Tensor is the name the explained event uses for the tensor (conv1.dZ).
+	Tensor string
+	Index  []int
+	Value  float64
+}
+
+// Term is one contribution to an explained element. Value is
+// Coef · Π Operands[k].Value, except for the loss and softmax terms, whose
+// Note names the log or exp applied.
+type Term struct {
+	Coef     float64
+	Operands []Operand
+	Value    float64
+	// Note says what the term is when the formula alone does not, such as
+	// "window (1,2) routes here: first maximum".
+	Note string
+}
+
+// Explanation lists the terms that sum to one element of a recorded tensor.
+type Explanation struct {
+	// Event is the index of the event that wrote the element.
+	Event int
+	// Tensor is the name the event uses for the explained tensor.
+	Tensor string
+	Index  []int
+	// Formula is the element's formula in the course's notation.
+	Formula string
+	// Terms are sorted by decreasing magnitude of Value.
+	Terms []Term
+	// Sum is Σ Terms[k].Value, summed with compensation.
+	Sum float64
+	// Recorded is the element's value in the trace.
+	Recorded float64
+	// Notes add facts the terms do not carry, such as tied maxima.
+	Notes []string
+}
+
+// Agrees reports whether the sum of the terms equals the recorded value to
+// within a relative error of 1e-12 (absolute 1e-300 near zero). NaN agrees
+// with NaN, and an infinity with the same infinity.
+func (x *Explanation) Agrees() bool {
+	return closeEnough(x.Sum, x.Recorded, 1e-12)
+}
+
+// RelErr returns |Sum − Recorded| / max(|Recorded|, tiny).
+func (x *Explanation) RelErr() float64 {
+	d := math.Abs(x.Sum - x.Recorded)
+	if d == 0 {
+		return 0
+	}
+	return d / math.Max(math.Abs(x.Recorded), 1e-300)
+}
+
+func closeEnough(a, b, rel float64) bool {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		return math.IsNaN(a) && math.IsNaN(b)
+	}
+	if math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return a == b
+	}
+	return math.Abs(a-b) <= rel*math.Max(math.Abs(b), math.Abs(a))+1e-300
+}
+
+// Explain returns the terms that make the element at index of tensor id in
+// trace tr, computed by the code of the event that wrote the tensor. It
+// returns an error for a step input (nothing wrote it), an index out of
+// range, or an event kind with no explain code.
+func Explain(tr *trace.Trace, id int, index []int) (*Explanation, error) {
+	if id < 0 || id >= len(tr.Tensors) {
+		return nil, fmt.Errorf("no tensor with ID %d", id)
+	}
+	t := tr.Tensors[id]
+	if !t.InRange(index) {
+		return nil, fmt.Errorf("index %v is out of range for %s of shape %v", index, t.Name, t.Shape)
+	}
+	e := tr.Producer(id)
+	if e == nil {
+		return nil, fmt.Errorf("%s is an input of the step: no event computed it", t.Name)
+	}
+	fn := explainers[e.Kind+"/"+e.Phase.String()]
+	if fn == nil {
+		return nil, fmt.Errorf("no explanation for %s %s events", e.Kind, e.Phase)
+	}
+	x, err := fn(tr, e, e.RoleOf(id), index)
+	if err != nil {
+		return nil, err
+	}
+	x.Event = e.Index
+	x.Tensor = e.Layer + "." + e.RoleOf(id)
+	x.Index = append([]int(nil), index...)
+	x.Recorded = t.Data[trace.Offset(t.Shape, index)]
+	x.finish()
+	return x, nil
+}
+
+// finish sorts the terms by decreasing magnitude and sums them with
+// Neumaier's compensated summation, so the sum carries no rounding error of
+// its own beyond one unit in the last place, whatever the order.
+func (x *Explanation) finish() {
+	sort.SliceStable(x.Terms, func(i, j int) bool {
+		return math.Abs(x.Terms[i].Value) > math.Abs(x.Terms[j].Value)
+	})
+	values := make([]float64, len(x.Terms))
+	for i, term := range x.Terms {
+		values[i] = term.Value
+	}
+	x.Sum = compensatedSum(values)
+}
+
+// compensatedSum returns Σ values by Neumaier's variant of Kahan summation.
+func compensatedSum(values []float64) float64 {
+	var sum, carry float64
+	for _, v := range values {
+		t := sum + v
+		if math.Abs(sum) >= math.Abs(v) {
+			carry += (sum - t) + v
+		} else {
+			carry += (v - t) + sum
+		}
+		sum = t
+	}
+	return sum + carry
+}
+
+// operand reads the element at index of tensor t as the event names it.
+func operand(e *trace.Event, t *trace.Tensor, index ...int) Operand {
+	return Operand{
+		Tensor: e.Layer + "." + e.RoleOf(t.ID),
+		Index:  index,
+		Value:  t.Data[trace.Offset(t.Shape, index)],
+	}
+}
+
+// product builds the term coef · Π operands.
+func product(coef float64, ops ...Operand) Term {
+	v := coef
+	for _, op := range ops {
+		v *= op.Value
+	}
+	return Term{Coef: coef, Operands: ops, Value: v}
+}
+
+// eventTensors fetches the tensors an explainer needs, failing with a message
+// that names the event and the missing role.
+func eventTensors(tr *trace.Trace, e *trace.Event, inputs ...string) ([]*trace.Tensor, error) {
+	ts := make([]*trace.Tensor, len(inputs))
+	for i, role := range inputs {
+		t := tr.In(e, role)
+		if t == nil {
+			t = tr.Out(e, role)
+		}
+		if t == nil {
+			return nil, fmt.Errorf("event %d (%s %s %s) has no tensor %s", e.Index, e.Layer, e.Kind, e.Phase, role)
+		}
+		ts[i] = t
+	}
+	return ts, nil
+}
