@@ -176,7 +176,7 @@ func init() {
 }
 
 // convEventGeometry reads the sizes of a recorded conv event.
-func convEventGeometry(e *trace.Event, aPrev, w *trace.Tensor) (convGeometry, error) {
+func convEventGeometry(e *trace.Event, aPrev, w recorded) (convGeometry, error) {
 	stride, err := e.Int("stride")
 	if err != nil {
 		return convGeometry{}, err
@@ -255,7 +255,7 @@ func explainConvBackward(tr *trace.Trace, e *trace.Event, role string, idx []int
 }
 
 // explainConvDW: dW[p,q,c',c] = Σ_{i,h,w} A_prev_pad[i, h·s+p, w·s+q, c'] · dZ[i,h,w,c].
-func explainConvDW(e *trace.Event, g convGeometry, aPrev, dZ *trace.Tensor, idx []int) *Explanation {
+func explainConvDW(e *trace.Event, g convGeometry, aPrev, dZ recorded, idx []int) *Explanation {
 	p, q, cp, c := idx[0], idx[1], idx[2], idx[3]
 	x := &Explanation{Formula: "dW[p,q,c',c] = Σ_{i,h,w} A_prev_pad[i, h·s+p, w·s+q, c'] · dZ[i,h,w,c]"}
 	skipped := 0
@@ -279,7 +279,7 @@ func explainConvDW(e *trace.Event, g convGeometry, aPrev, dZ *trace.Tensor, idx 
 }
 
 // explainConvDB: db[c] = Σ_{i,h,w} dZ[i,h,w,c].
-func explainConvDB(e *trace.Event, g convGeometry, dZ *trace.Tensor, idx []int) *Explanation {
+func explainConvDB(e *trace.Event, g convGeometry, dZ recorded, idx []int) *Explanation {
 	c := idx[3]
 	x := &Explanation{Formula: "db[c] = Σ_{i,h,w} dZ[i,h,w,c]"}
 	for i := 0; i < g.m; i++ {
@@ -294,7 +294,7 @@ func explainConvDB(e *trace.Event, g convGeometry, dZ *trace.Tensor, idx []int) 
 
 // explainConvDAPrev: dA_prev[i,r,k,c'] = Σ over every window (h,w) that covers
 // (r,k) and every filter c of W[r+pad−h·s, k+pad−w·s, c', c] · dZ[i,h,w,c].
-func explainConvDAPrev(e *trace.Event, g convGeometry, w, dZ *trace.Tensor, idx []int) *Explanation {
+func explainConvDAPrev(e *trace.Event, g convGeometry, w, dZ recorded, idx []int) *Explanation {
 	i, r, k, cp := idx[0], idx[1], idx[2], idx[3]
 	x := &Explanation{Formula: "dA_prev[i,r,k,c'] = Σ_{h,w,c : window (h,w) covers (r,k)} W[r+pad−h·s, k+pad−w·s, c', c] · dZ[i,h,w,c]"}
 	for h := 0; h < g.nH; h++ {

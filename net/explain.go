@@ -100,7 +100,9 @@ func Explain(tr *trace.Trace, id int, index []int) (*Explanation, error) {
 	x.Event = e.Index
 	x.Tensor = e.Layer + "." + e.RoleOf(id)
 	x.Index = append([]int(nil), index...)
-	x.Recorded = t.Data[trace.Offset(t.Shape, index)]
+	if x.Recorded, err = tr.Value(id, index...); err != nil {
+		return nil, err
+	}
 	x.finish()
 	return x, nil
 }
@@ -134,8 +136,14 @@ func compensatedSum(values []float64) float64 {
 	return sum + carry
 }
 
+// recorded is a trace tensor with its values loaded.
+type recorded struct {
+	*trace.Tensor
+	Data []float64
+}
+
 // operand reads the element at index of tensor t as the event names it.
-func operand(e *trace.Event, t *trace.Tensor, index ...int) Operand {
+func operand(e *trace.Event, t recorded, index ...int) Operand {
 	return Operand{
 		Tensor: e.Layer + "." + e.RoleOf(t.ID),
 		Index:  index,
@@ -152,10 +160,10 @@ func product(coef float64, ops ...Operand) Term {
 	return Term{Coef: coef, Operands: ops, Value: v}
 }
 
-// eventTensors fetches the tensors an explainer needs, failing with a message
-// that names the event and the missing role.
-func eventTensors(tr *trace.Trace, e *trace.Event, inputs ...string) ([]*trace.Tensor, error) {
-	ts := make([]*trace.Tensor, len(inputs))
+// eventTensors fetches and loads the tensors an explainer needs, failing with
+// a message that names the event and the missing role.
+func eventTensors(tr *trace.Trace, e *trace.Event, inputs ...string) ([]recorded, error) {
+	ts := make([]recorded, len(inputs))
 	for i, role := range inputs {
 		t := tr.In(e, role)
 		if t == nil {
@@ -164,7 +172,11 @@ func eventTensors(tr *trace.Trace, e *trace.Event, inputs ...string) ([]*trace.T
 		if t == nil {
 			return nil, fmt.Errorf("event %d (%s %s %s) has no tensor %s", e.Index, e.Layer, e.Kind, e.Phase, role)
 		}
-		ts[i] = t
+		data, err := tr.Data(t.ID)
+		if err != nil {
+			return nil, err
+		}
+		ts[i] = recorded{Tensor: t, Data: data}
 	}
 	return ts, nil
 }

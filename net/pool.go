@@ -199,7 +199,7 @@ func init() {
 }
 
 // recordedPool rebuilds the pool layer and geometry of a recorded event.
-func recordedPool(e *trace.Event, aPrev *trace.Tensor) (*Pool, poolGeometry, error) {
+func recordedPool(e *trace.Event, aPrev recorded) (*Pool, poolGeometry, error) {
 	f, err := e.Int("f")
 	if err != nil {
 		return nil, poolGeometry{}, err

@@ -53,7 +53,7 @@ func (r *Recorder) add(name string, shape []int, data []float64, producer int) i
 		ID:       id,
 		Name:     name,
 		Shape:    append([]int(nil), shape...),
-		Data:     data,
+		data:     data,
 		Producer: producer,
 		Stats:    computeStats(data),
 	})

@@ -49,7 +49,9 @@ type Tensor struct {
 	// such as relu1.dA_prev for conv1.dZ.
 	Aliases []string
 	Shape   []int
-	Data    []float64
+	// data holds the values once known: always for a recorded trace, after
+	// the first Trace.Data call for a trace read from a file.
+	data []float64
 	// Producer is the index of the event that wrote the tensor, or -1 for a
 	// step input (images, labels, initial parameters).
 	Producer int
@@ -123,9 +125,6 @@ func Unravel(shape []int, off int) []int {
 	}
 	return index
 }
-
-// At returns the element at index.
-func (t *Tensor) At(index ...int) float64 { return t.Data[Offset(t.Shape, index)] }
 
 // InRange reports whether index is a valid index of the tensor.
 func (t *Tensor) InRange(index []int) bool {
@@ -233,6 +232,34 @@ type Trace struct {
 	Tensors []*Tensor
 
 	byName map[string]int
+	// loader reads tensor values on demand for a trace opened from a file;
+	// nil for a trace that was recorded in this process.
+	loader Loader
+}
+
+// Loader reads the values of one tensor of a trace on demand.
+type Loader interface {
+	Load(t *Tensor) ([]float64, error)
+}
+
+// Data returns the values of tensor id in row-major order. For a trace read
+// from a file the first call reads them from disk; the error names the
+// tensor and what is wrong with it. Callers must not modify the slice.
+func (t *Trace) Data(id int) ([]float64, error) {
+	tensor := t.Tensors[id]
+	if tensor.data != nil || t.loader == nil {
+		return tensor.data, nil
+	}
+	return t.loader.Load(tensor)
+}
+
+// Value returns the element at index of tensor id.
+func (t *Trace) Value(id int, index ...int) (float64, error) {
+	data, err := t.Data(id)
+	if err != nil {
+		return 0, err
+	}
+	return data[Offset(t.Tensors[id].Shape, index)], nil
 }
 
 // Tensor returns the tensor with the given canonical name or alias, or nil.
