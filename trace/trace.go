@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -245,7 +246,12 @@ type Loader interface {
 // Data returns the values of tensor id in row-major order. For a trace read
 // from a file the first call reads them from disk; the error names the
 // tensor and what is wrong with it. Callers must not modify the slice.
+//
+// Data is safe for concurrent use, also for a trace read from a file.
 func (t *Trace) Data(id int) ([]float64, error) {
+	if id < 0 || id >= len(t.Tensors) {
+		return nil, fmt.Errorf("no tensor with ID %d (the trace has %d)", id, len(t.Tensors))
+	}
 	tensor := t.Tensors[id]
 	if tensor.data != nil || t.loader == nil {
 		return tensor.data, nil
@@ -253,13 +259,27 @@ func (t *Trace) Data(id int) ([]float64, error) {
 	return t.loader.Load(tensor)
 }
 
-// Value returns the element at index of tensor id.
+// Value returns the element at index of tensor id, or an error if the index
+// has the wrong rank or is out of range.
 func (t *Trace) Value(id int, index ...int) (float64, error) {
 	data, err := t.Data(id)
 	if err != nil {
 		return 0, err
 	}
-	return data[Offset(t.Tensors[id].Shape, index)], nil
+	tensor := t.Tensors[id]
+	if !tensor.InRange(index) {
+		return 0, fmt.Errorf("index %v is out of range for %s of shape %v", index, tensor.Name, tensor.Shape)
+	}
+	return data[Offset(tensor.Shape, index)], nil
+}
+
+// Close releases the file of a trace read by Open and drops its cache, so
+// later Data calls fail. It does nothing for a recorded trace.
+func (t *Trace) Close() error {
+	if c, ok := t.loader.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // Tensor returns the tensor with the given canonical name or alias, or nil.
