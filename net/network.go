@@ -191,12 +191,10 @@ func (r stepRecorder) readParams(b *trace.EventBuilder, ids []int) {
 }
 
 // recordParams adds every layer's parameters to rec as step inputs and
-// returns their IDs per layer.
+// returns their IDs per layer. With a nil rec every ID is −1, so Step can
+// run without a recorder.
 func (n *Network) recordParams(rec *trace.Recorder) [][]int {
 	ids := make([][]int, len(n.Layers))
-	if rec == nil {
-		return ids
-	}
 	for k, l := range n.Layers {
 		if p, ok := l.(Parametric); ok {
 			for _, param := range p.Params() {
