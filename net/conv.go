@@ -87,7 +87,7 @@ func (l *Conv) geometry(aPrev *Tensor) convGeometry {
 func (l *Conv) Forward(aPrev *Tensor) *Tensor {
 	g := l.geometry(aPrev)
 	z := NewTensor(g.m, g.nH, g.nW, g.nC)
-	convForwardLoops(g, aPrev.Data, l.W.Data, l.B.Data, z.Data)
+	convForwardIm2col(g, aPrev.Data, l.W.Data, l.B.Data, z.Data)
 	return z
 }
 
@@ -98,13 +98,15 @@ func (l *Conv) Forward(aPrev *Tensor) *Tensor {
 //	db[c]        = Σ_{i,h,w} dZ[i,h,w,c]
 //
 // and dA_prev is dA_prev_pad without its border. Input rows and columns that
-// no window reaches get zero gradient.
+// no window reaches get zero gradient. Forward and Backward run the im2col
+// kernels of conv_im2col.go. convForwardLoops and convBackwardLoops compute
+// the same sums element by element, and the tests use them as the oracle.
 func (l *Conv) Backward(aPrev, _, dZ *Tensor) (*Tensor, []*Tensor) {
 	g := l.geometry(aPrev)
 	dAPrev := NewTensor(aPrev.Shape...)
 	dW := NewTensor(l.W.Shape...)
 	db := NewTensor(l.B.Shape...)
-	convBackwardLoops(g, aPrev.Data, l.W.Data, dZ.Data, dAPrev.Data, dW.Data, db.Data)
+	convBackwardIm2col(g, aPrev.Data, l.W.Data, dZ.Data, dAPrev.Data, dW.Data, db.Data)
 	return dAPrev, []*Tensor{dW, db}
 }
 
