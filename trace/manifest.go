@@ -172,10 +172,10 @@ const maxElements = 1 << 33
 // the first problem found, without the file name.
 func (m *manifest) validate() error {
 	if m.Format != FormatName {
-		return fmt.Errorf("manifest format is %q, want %q: this is not a cnndbg trace", m.Format, FormatName)
+		return fmt.Errorf("format is %q, want %q: this is not a cnndbg trace", m.Format, FormatName)
 	}
 	if m.Version < 1 {
-		return fmt.Errorf("manifest version %d is invalid (versions start at 1)", m.Version)
+		return fmt.Errorf("version %d is invalid (versions start at 1)", m.Version)
 	}
 	if m.Version > FormatVersion {
 		return fmt.Errorf("was written by format version %d; this cnndbg reads up to %d: upgrade cnndbg", m.Version, FormatVersion)
@@ -191,9 +191,9 @@ func (m *manifest) validateTensors() error {
 	members := map[string]bool{}
 	for i, t := range m.Tensors {
 		if t == nil {
-			return fmt.Errorf("manifest tensor %d is null", i)
+			return fmt.Errorf("tensor %d is null", i)
 		}
-		where := fmt.Sprintf("manifest tensor %d (%q)", i, t.Name)
+		where := fmt.Sprintf("tensor %d (%q)", i, t.Name)
 		if t.ID != i {
 			return fmt.Errorf("%s has id %d, want its position %d", where, t.ID, i)
 		}
@@ -275,7 +275,7 @@ func (m *manifest) validateEvents() error {
 	}
 	consumers := make([][]int, len(m.Tensors))
 	for i, e := range m.Events {
-		where := fmt.Sprintf("manifest event %d (%s %s)", i, e.Layer, e.Kind)
+		where := fmt.Sprintf("event %d (%s %s)", i, e.Layer, e.Kind)
 		if e.Index != i {
 			return fmt.Errorf("%s has index %d, want its position %d", where, e.Index, i)
 		}
@@ -305,10 +305,10 @@ func (m *manifest) validateEvents() error {
 	}
 	for i, t := range m.Tensors {
 		if t.Producer != written[i] {
-			return fmt.Errorf("manifest tensor %d (%q) has producer %d but is written by event %d", i, t.Name, t.Producer, written[i])
+			return fmt.Errorf("tensor %d (%q) has producer %d but is written by event %d", i, t.Name, t.Producer, written[i])
 		}
 		if !equalInts(t.Consumers, consumers[i]) {
-			return fmt.Errorf("manifest tensor %d (%q) lists consumers %v but events %v read it", i, t.Name, t.Consumers, nonNil(consumers[i]))
+			return fmt.Errorf("tensor %d (%q) lists consumers %v but events %v read it", i, t.Name, t.Consumers, nonNil(consumers[i]))
 		}
 	}
 	return nil

@@ -111,7 +111,7 @@ func readManifest(path string, zf *zip.File) (*manifest, error) {
 		return nil, fmt.Errorf("%s: %s is corrupted: its CRC-32 does not match the zip directory; copy or record the trace again", path, ManifestMember)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s cannot be read (%v); copy or record the trace again", path, ManifestMember, err)
+		return nil, fmt.Errorf("%s: %s is corrupted (%v); copy or record the trace again", path, ManifestMember, unwrapPathError(err))
 	}
 
 	var m manifest

@@ -101,12 +101,12 @@ func commit(tmpName, path string, overwrite bool) error {
 	return nil
 }
 
-// unwrapPathError drops the temporary file name from an *fs.PathError, so
-// messages name the file the user asked for.
+// unwrapPathError drops the file name from an *fs.PathError, so messages
+// name the file the user gave once, and never the temporary file.
 func unwrapPathError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %v", pe.Op, pe.Err)
+		return pe.Err
 	}
 	return err
 }
