@@ -1,6 +1,10 @@
 package net
 
 import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 )
@@ -29,14 +33,19 @@ var maxColElements = 1 << 22
 // colWidth returns K = f·f·n_C_prev, the number of columns of col.
 func (g convGeometry) colWidth() int { return g.f * g.f * g.nCPrev }
 
+// maxChunkSamples caps the samples of one chunk, so a batch of 64 splits
+// into 8 chunks that the CPUs share. The split depends on the geometry
+// alone, so the results do not change with the number of CPUs.
+const maxChunkSamples = 8
+
 // chunkSamples returns how many samples one im2col buffer holds: at least
-// one, at most m.
+// one, at most m and maxChunkSamples.
 func (g convGeometry) chunkSamples() int {
 	perSample := g.nH * g.nW * g.colWidth()
 	if perSample == 0 {
-		return max(g.m, 1)
+		return max(1, min(g.m, maxChunkSamples))
 	}
-	return max(1, min(g.m, maxColElements/perSample))
+	return max(1, min(g.m, maxChunkSamples, maxColElements/perSample))
 }
 
 // colIsInput reports whether col equals A_prev itself, which is the case for
@@ -136,14 +145,12 @@ func convForwardIm2col(g convGeometry, aPrev, w, b, z []float64) {
 	g.checkSlices(aPrev, w, z)
 	k := g.colWidth()
 	perSample := g.nH * g.nW
-	chunk := g.chunkSamples()
-	var col []float64
-	if !g.colIsInput() {
-		col = make([]float64, chunk*perSample*k)
-	}
+	chunk, chunks, workers := g.chunking()
+	cols := make([][]float64, workers)
 	wMat := general(k, g.nC, w)
 
-	for i0 := 0; i0 < g.m; i0 += chunk {
+	runChunks(chunks, workers, func(worker, u int) {
+		i0 := u * chunk
 		samples := min(chunk, g.m-i0)
 		rows := samples * perSample
 		zChunk := z[i0*perSample*g.nC : (i0+samples)*perSample*g.nC]
@@ -151,9 +158,9 @@ func convForwardIm2col(g convGeometry, aPrev, w, b, z []float64) {
 			copy(zChunk[r*g.nC:(r+1)*g.nC], b)
 		}
 
-		a := g.colChunk(aPrev, col, i0, samples)
+		a := g.colChunk(aPrev, g.workerBuffer(cols, worker, chunk), i0, samples)
 		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, k, a), wMat, 1, general(rows, g.nC, zChunk))
-	}
+	})
 }
 
 // convBackwardIm2col computes dW = colᵀ · dZ, db = Σ_rows dZ and dA_prev by
@@ -164,14 +171,10 @@ func convBackwardIm2col(g convGeometry, aPrev, w, dZ, dAPrev, dW, db []float64) 
 	g.checkSlices(dAPrev, dW, dZ)
 	k := g.colWidth()
 	perSample := g.nH * g.nW
-	chunk := g.chunkSamples()
-	var col, dcol []float64
-	if !g.colIsInput() {
-		col = make([]float64, chunk*perSample*k)
-		dcol = make([]float64, chunk*perSample*k)
-	}
+	chunk, chunks, workers := g.chunking()
+	cols := make([][]float64, workers)
+	dcols := make([][]float64, workers)
 	wMat := general(k, g.nC, w)
-	dWMat := general(k, g.nC, dW)
 
 	// db[c] = Σ_{i,h,w} dZ[i,h,w,c].
 	for r := 0; r < g.m*perSample; r++ {
@@ -180,24 +183,81 @@ func convBackwardIm2col(g convGeometry, aPrev, w, dZ, dAPrev, dW, db []float64) 
 		}
 	}
 
-	for i0 := 0; i0 < g.m; i0 += chunk {
+	// Each chunk u writes its own partial dW, and the partials are added in
+	// chunk order below, so dW does not depend on which worker ran which chunk.
+	partials := make([]float64, chunks*k*g.nC)
+	runChunks(chunks, workers, func(worker, u int) {
+		i0 := u * chunk
 		samples := min(chunk, g.m-i0)
 		rows := samples * perSample
 		dZMat := general(rows, g.nC, dZ[i0*perSample*g.nC:])
 
-		// dW += colᵀ · dZ.
-		a := g.colChunk(aPrev, col, i0, samples)
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(rows, k, a), dZMat, 1, dWMat)
+		// dW_u = colᵀ · dZ over the chunk's rows.
+		a := g.colChunk(aPrev, g.workerBuffer(cols, worker, chunk), i0, samples)
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(rows, k, a), dZMat, 0, general(k, g.nC, partials[u*k*g.nC:]))
 
 		// dcol = dZ · Wᵀ, then dA_prev += col2im(dcol). For a 1×1 filter with
 		// stride 1 and no padding, dcol is dA_prev itself.
-		if col == nil {
+		if g.colIsInput() {
 			blas64.Gemm(blas.NoTrans, blas.Trans, 1, dZMat, wMat, 0, general(rows, k, dAPrev[i0*perSample*k:]))
-			continue
+			return
 		}
+		dcol := g.workerBuffer(dcols, worker, chunk)
 		blas64.Gemm(blas.NoTrans, blas.Trans, 1, dZMat, wMat, 0, general(rows, k, dcol))
 		col2im(g, dcol, i0, samples, dAPrev)
+	})
+
+	for u := 0; u < chunks; u++ {
+		for j, v := range partials[u*k*g.nC : (u+1)*k*g.nC] {
+			dW[j] += v
+		}
 	}
+}
+
+// chunking returns the samples per chunk, the number of chunks and the
+// number of workers that process them: at most GOMAXPROCS and the chunks.
+func (g convGeometry) chunking() (chunk, chunks, workers int) {
+	chunk = g.chunkSamples()
+	chunks = (g.m + chunk - 1) / chunk
+	return chunk, chunks, max(1, min(runtime.GOMAXPROCS(0), chunks))
+}
+
+// workerBuffer returns the im2col-sized buffer of worker, allocating it on
+// first use, or nil when col is A_prev itself and no buffer is needed.
+func (g convGeometry) workerBuffer(buffers [][]float64, worker, chunk int) []float64 {
+	if g.colIsInput() {
+		return nil
+	}
+	if buffers[worker] == nil {
+		buffers[worker] = make([]float64, chunk*g.nH*g.nW*g.colWidth())
+	}
+	return buffers[worker]
+}
+
+// runChunks calls work(worker, u) once for every chunk u in [0, chunks), on
+// workers goroutines that take chunks in turn. With one worker it runs the
+// chunks in order on the calling goroutine.
+func runChunks(chunks, workers int, work func(worker, u int)) {
+	if workers <= 1 {
+		for u := 0; u < chunks; u++ {
+			work(0, u)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for worker := 0; worker < workers; worker++ {
+		wg.Go(func() {
+			for {
+				u := int(next.Add(1)) - 1
+				if u >= chunks {
+					return
+				}
+				work(worker, u)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // checkSlices panics unless a has the size of A_prev, w the size of W and z

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -151,6 +152,43 @@ func TestConvIm2colChunkedBatch(t *testing.T) {
 	}
 	op := randomConvOperands(rng, g)
 	compareConvResults(t, "chunked", runConvIm2col(g, op), runConvLoops(g, op), runConvLoops(g, absOperands(op)))
+}
+
+func TestConvIm2colManyChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	g := convGeometry{m: 21, nHPrev: 5, nWPrev: 4, nCPrev: 2, f: 3, stride: 1, pad: 1, nC: 3}
+	g.nH, g.nW = OutputSize(5, 3, 1, 1), OutputSize(4, 3, 1, 1)
+	if _, chunks, _ := g.chunking(); chunks != 3 {
+		t.Fatalf("21 samples run as %d chunks, want 3", chunks)
+	}
+	op := randomConvOperands(rng, g)
+	compareConvResults(t, "21 samples", runConvIm2col(g, op), runConvLoops(g, op), runConvLoops(g, absOperands(op)))
+}
+
+func TestConvIm2colSameBitsOnAnyCPUCount(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 1))
+	g := convGeometry{m: 30, nHPrev: 6, nWPrev: 7, nCPrev: 3, f: 3, stride: 2, pad: 1, nC: 4}
+	g.nH, g.nW = OutputSize(6, 3, 2, 1), OutputSize(7, 3, 2, 1)
+	op := randomConvOperands(rng, g)
+
+	saved := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(saved)
+	serial := runConvIm2col(g, op)
+	runtime.GOMAXPROCS(4)
+	parallel := runConvIm2col(g, op)
+
+	pairs := map[string][2]*Tensor{
+		"Z": {serial.z, parallel.z}, "dA_prev": {serial.dAPrev, parallel.dAPrev},
+		"dW": {serial.dW, parallel.dW}, "db": {serial.db, parallel.db},
+	}
+	for name, p := range pairs {
+		for k := range p[0].Data {
+			if p[0].Data[k] != p[1].Data[k] {
+				t.Errorf("%s[%d] = %.17g on 1 CPU, %.17g on 4", name, k, p[0].Data[k], p[1].Data[k])
+				break
+			}
+		}
+	}
 }
 
 func TestConvLayerUsesIm2col(t *testing.T) {
