@@ -251,7 +251,7 @@ func notNPYError(name string, head []byte) error {
 }
 
 func truncatedDataError(name string, h *npyHeader, held, promised int64) error {
-	return fmt.Errorf("%s: truncated data: the file holds %d bytes of data, the header promises %d (shape %s of %s): the file is incomplete, save the array again",
+	return fmt.Errorf("%s: truncated data: holds %d bytes of data, the header promises %d (shape %s of %s): the file is incomplete, save the array again",
 		name, held, promised, pyShape(h.shape), h.dtype.descr)
 }
 
@@ -392,7 +392,7 @@ func decodeNPYData(r io.Reader, name string, h *npyHeader) (*Tensor, error) {
 			return nil, truncatedDataError(name, h, int64(read), int64(promised))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: reading the array data failed: %v", name, err)
+			return nil, fmt.Errorf("%s: reading the array data failed (%v): the file may be corrupt, save the array again", name, err)
 		}
 	}
 	if h.fortran {

@@ -80,10 +80,15 @@ func readNPZMember(path string, member *zip.File, key string, limit, remaining i
 			name, pyShape(h.shape), limit, maxElementsEnv)
 	}
 	t, err := decodeNPYData(r, name, h)
-	if errors.Is(err, zip.ErrChecksum) || errors.Is(err, zip.ErrFormat) {
+	if err != nil {
+		return nil, err
+	}
+
+	// The zip reader checks the member's CRC-32 only at its end, so read on.
+	if _, err := io.Copy(io.Discard, r); err != nil {
 		return nil, fmt.Errorf("%s is corrupt (%v): save the archive again", name, err)
 	}
-	return t, err
+	return t, nil
 }
 
 // npzOpenError describes why path could not be opened as a zip archive.
