@@ -20,21 +20,20 @@ type Link struct {
 	Tensor string
 	Index  []int
 	Value  float64
-	// Formula says how this element follows from the next link's element,
-	// e.g. "dZ = dA ⊙ 1[Z > 0]: Z = 0.53 > 0: the gradient passes", or why
-	// the chain ends here.
+	// Formula describes how this element follows from the next link's
+	// element, e.g. "dZ = dA ⊙ 1[Z > 0]: Z = 0.53 > 0: the gradient passes",
+	// or why the chain ends here.
 	Formula string
 }
 
 // Provenance returns the chain of events that produced the element at
 // index of tensor id, one link per event, starting with the element itself.
 //
-// Each link's element is explained by Explain, and the chain continues from
-// the term with the largest magnitude among those that read the tensor the
-// event passes on: the incoming gradient (dZ, dA) of a backward event or an
-// update, the input (A_prev, Z) of a forward or loss event. Where an element
-// is a sum of several such terms, the link's Formula says which was
-// followed. A gradient's chain ends at the loss's dZ; a forward value's
+// Explain lists the terms of each link's element. The chain continues from
+// the largest term that reads the tensor the event passes on. That tensor is
+// the incoming gradient (dZ, dA) of a backward event or an update, and the
+// input (A_prev, Z) of a forward or loss event. Where an element is a sum of
+// several such terms, the link's Formula names the term followed. A gradient's chain ends at the loss's dZ; a forward value's
 // chain ends at an input of the step (a link with Event −1); any chain ends
 // early where no term carries a value through, as at a ReLU that blocks.
 func Provenance(tr *trace.Trace, id int, index []int) ([]Link, error) {

@@ -165,12 +165,16 @@ import numpy as np
 path = sys.argv[1]
 z = np.load(path)
 m = json.loads(z["manifest.json"])
-assert m["format"] == "cnndbg-trace" and m["version"] == 1, m["format"]
+assert m["format"] == "cnndbg-trace", m["format"]
+assert m["version"] == 1, m["version"]
 a = z["lin.dZ"]
-assert a.dtype == np.float64 and a.shape == (2, 3), (a.dtype, a.shape)
+assert a.dtype == np.float64, a.dtype
+assert a.shape == (2, 3), a.shape
 assert a[1, 2] == 6.0, a
-assert np.isnan(z["lin.Z"][0, 0]) and z["lin.Z"][0, 1] == np.inf
-assert z["lin.scale"].shape == () and z["lin.scale"] == 7.0
+assert np.isnan(z["lin.Z"][0, 0])
+assert z["lin.Z"][0, 1] == np.inf
+assert z["lin.scale"].shape == ()
+assert z["lin.scale"] == 7.0
 assert z["lin.nothing"].shape == (0, 4)
 assert z["input.X"][1, 0] == np.pi
 with zipfile.ZipFile(path) as zf:

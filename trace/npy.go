@@ -11,10 +11,11 @@ import (
 	"strings"
 )
 
-// The .npy format (numpy.lib.format): a 6-byte magic, a major and a minor
-// version byte, a little-endian header length (2 bytes in version 1.0, 4 in
-// 2.0 and 3.0), then the header, a Python dict literal padded with spaces and
-// ended by '\n' so the data starts at a multiple of 64 bytes.
+// An .npy file (numpy.lib.format) starts with a 6-byte magic, a major and a
+// minor version byte, and a little-endian header length of 2 bytes in
+// version 1.0 and 4 bytes in 2.0 and 3.0. The header follows: a Python dict
+// literal padded with spaces and ended by '\n', so the data starts at a
+// multiple of 64 bytes.
 const (
 	npyMagic = "\x93NUMPY"
 	// npyAlign is numpy's ARRAY_ALIGN: the data starts at a multiple of it.
@@ -89,7 +90,7 @@ func writeNpyData(w io.Writer, data []float64) error {
 	return nil
 }
 
-// npyInfo is what the header of a .npy member declares.
+// npyInfo is the array an .npy header declares.
 type npyInfo struct {
 	descr        string
 	fortranOrder bool
@@ -107,6 +108,7 @@ func readNpyHeader(r io.Reader) (npyInfo, int64, error) {
 	if string(prefix[:6]) != npyMagic {
 		return npyInfo{}, 0, errors.New("does not start with the .npy magic \\x93NUMPY")
 	}
+
 	major := prefix[6]
 	var hlen int
 	read := int64(8)
@@ -131,6 +133,7 @@ func readNpyHeader(r io.Reader) (npyInfo, int64, error) {
 	if hlen > maxNpyHeader {
 		return npyInfo{}, 0, fmt.Errorf(".npy header length %d is larger than %d bytes", hlen, maxNpyHeader)
 	}
+
 	text := make([]byte, hlen)
 	if _, err := io.ReadFull(r, text); err != nil {
 		return npyInfo{}, 0, errors.New("truncated .npy header")

@@ -27,10 +27,10 @@ func Open(path string) (*Trace, error) {
 	return OpenWithCache(path, DefaultCacheBytes)
 }
 
-// OpenWithCache reads the zip directory and the manifest of the trace file
-// at path and checks them; tensor values are read on first Trace.Data, then
-// kept in a least-recently-used cache of at most cacheBytes bytes of values.
-// A tensor larger than the cache is read each time it is asked for.
+// OpenWithCache reads and checks the zip directory and the manifest of the
+// trace file at path. Trace.Data reads a tensor's values on first use and
+// keeps them in a least-recently-used cache of at most cacheBytes bytes. A
+// tensor larger than the cache is read from the file on every request.
 //
 // The trace keeps the file open until Trace.Close. Every error is one line
 // that names path and says what to do.
@@ -134,7 +134,7 @@ func checkMember(path string, fileSize int64, zf *zip.File, mt *manifestTensor) 
 		return nil, fmt.Errorf("%s: member %s of tensor %s is missing; copy or record the trace again", path, mt.Member, mt.Name)
 	}
 	if int64(zf.UncompressedSize64) != mt.Size {
-		return nil, fmt.Errorf("%s: member %s is %d bytes but the manifest says %d; copy or record the trace again", path, mt.Member, zf.UncompressedSize64, mt.Size)
+		return nil, fmt.Errorf("%s: member %s is %d bytes but the manifest gives %d; copy or record the trace again", path, mt.Member, zf.UncompressedSize64, mt.Size)
 	}
 	if zf.Method == zip.Store && zf.CompressedSize64 != zf.UncompressedSize64 || int64(zf.CompressedSize64) > fileSize {
 		return nil, fmt.Errorf("%s: member %s has sizes that do not fit the file; copy or record the trace again", path, mt.Member)
@@ -264,7 +264,7 @@ func (l *fileLoader) read(id int) ([]float64, error) {
 		return nil, fmt.Errorf("%s: member %s has a bad .npy header: %v", l.path, mt.Member, err)
 	}
 	if info.descr != "<f8" || info.fortranOrder || !equalInts(info.shape, mt.Shape) {
-		return nil, fmt.Errorf("%s: member %s holds a %s array of shape %s (Fortran order %v) but the manifest says '<f8' %s in C order",
+		return nil, fmt.Errorf("%s: member %s holds a %s array of shape %s (Fortran order %v) but the manifest gives '<f8' %s in C order",
 			l.path, mt.Member, info.descr, shapeRepr(info.shape), info.fortranOrder, shapeRepr(mt.Shape))
 	}
 	n := Size(mt.Shape)

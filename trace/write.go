@@ -20,7 +20,7 @@ import (
 // reader can read one member at its offset without inflating the others.
 //
 // The file is written to a temporary file in the same folder and renamed
-// into place, so path never holds a half-written trace; a process killed
+// into place, so path never holds a half-written trace. A process killed
 // mid-write can leave the hidden temporary file behind. Without overwrite,
 // Write refuses to replace an existing file. Every error is one line that
 // names path.
