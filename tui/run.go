@@ -1,0 +1,26 @@
+package tui
+
+import (
+	"os"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/cnndbg/cnndbg/trace"
+)
+
+// Run opens the debugger on tr in the terminal and returns when the user
+// quits. A set NO_COLOR environment variable has the effect of
+// Options.NoColor. Callers should use Summary instead when stdout is not a
+// terminal or TERM is dumb, because the screen needs cursor movement.
+func Run(tr *trace.Trace, opts Options) error {
+	if os.Getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	var programOpts []tea.ProgramOption
+	if opts.NoColor {
+		programOpts = append(programOpts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	_, err := tea.NewProgram(New(tr, opts), programOpts...).Run()
+	return err
+}

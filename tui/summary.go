@@ -1,0 +1,80 @@
+package tui
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cnndbg/cnndbg/trace"
+)
+
+// Summary writes a plain-text account of the step in tr: the model, the
+// batch size, the loss, one line per event with its output tensors' shapes
+// and largest magnitudes, and the non-finite values. It is the output for a
+// stdout that is not a terminal, or TERM=dumb. It returns the first write
+// error.
+func Summary(w io.Writer, tr *trace.Trace) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "model  %s\n", modelSummary(tr.Model))
+	if m := batchSize(tr); m > 0 {
+		fmt.Fprintf(&b, "batch  %d\n", m)
+	}
+	if loss := tr.Tensor("loss"); loss != nil && trace.Size(loss.Shape) == 1 {
+		if v, err := tr.Value(loss.ID, make([]int, len(loss.Shape))...); err == nil {
+			fmt.Fprintf(&b, "loss   %s\n", formatValue(v))
+		}
+	}
+	fmt.Fprintf(&b, "events %d\n", len(tr.Events))
+
+	nonFinite := 0
+	for i := range tr.Events {
+		e := &tr.Events[i]
+		var outputs []string
+		for _, r := range e.Outputs {
+			t := tr.Tensors[r.Tensor]
+			out := fmt.Sprintf("%s %s max|x| %.6g", tr.DisplayName(e, r.Tensor), shapeString(t.Shape), t.Stats.MaxAbs)
+			if n := t.Stats.NonFinite(); n > 0 {
+				out += fmt.Sprintf(" (%d NaN, %d +Inf, %d -Inf)", t.Stats.NaN, t.Stats.PosInf, t.Stats.NegInf)
+				nonFinite += n
+			}
+			outputs = append(outputs, out)
+		}
+		fmt.Fprintf(&b, "%3d %-8s %-8s %-21s %s\n", e.Index, e.Phase, e.Layer, e.Kind, strings.Join(outputs, ", "))
+	}
+	if nonFinite == 0 {
+		b.WriteString("non-finite values: none\n")
+	} else {
+		fmt.Fprintf(&b, "non-finite values: %d in the outputs above\n", nonFinite)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// modelSummary lists the layers of a model spec: "conv1 conv → relu1 relu → …".
+func modelSummary(spec []byte) string {
+	var parsed struct {
+		Layers []struct{ Name, Type string }
+	}
+	if err := json.Unmarshal(spec, &parsed); err != nil || len(parsed.Layers) == 0 {
+		return "(no model spec in the trace)"
+	}
+	parts := make([]string, len(parsed.Layers))
+	for i, l := range parsed.Layers {
+		parts[i] = l.Name + " " + l.Type
+	}
+	return strings.Join(parts, " → ")
+}
+
+// batchSize returns the first dimension of the first event's first input,
+// or 0 for a trace without events.
+func batchSize(tr *trace.Trace) int {
+	if len(tr.Events) == 0 || len(tr.Events[0].Inputs) == 0 {
+		return 0
+	}
+	shape := tr.Tensors[tr.Events[0].Inputs[0].Tensor].Shape
+	if len(shape) == 0 {
+		return 0
+	}
+	return shape[0]
+}
