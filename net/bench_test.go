@@ -10,7 +10,8 @@ import (
 
 // Run with
 //
-//	go test ./net -run '^$' -bench 'Conv|Dgemm' -benchtime 10x -count 3
+//	go test ./net -run '^$' -bench 'Conv' -benchtime 10x -count 3
+//	go test ./net -run '^$' -bench 'Dgemm' -benchtime 50x -count 3
 //
 // Each conv benchmark runs one forward and one backward pass at batch 64 on
 // the geometry of a conv layer of the built-in example. GFLOP/s counts the
@@ -62,41 +63,52 @@ func BenchmarkConv(b *testing.B) {
 
 // BenchmarkDgemm times gonum's Dgemm alone on the three products of each
 // conv: Z = col·W (R×K by K×n_C), dW = colᵀ·dZ (K×R by R×n_C) and
-// dcol = dZ·Wᵀ (R×n_C by n_C×K), with R = m·n_H·n_W and K = f²·n_C_prev.
+// dcol = dZ·Wᵀ (R×n_C by n_C×K), with K = f²·n_C_prev. R is the rows of one
+// chunk (chunkSamples·n_H·n_W) for the "chunk" runs, as the kernels use,
+// and m·n_H·n_W for the "batch" runs.
 func BenchmarkDgemm(b *testing.B) {
 	for _, geo := range benchConvGeometries {
 		g := geo.g
-		rows, k, nC := g.m*g.nH*g.nW, g.colWidth(), g.nC
-		rng := rand.New(rand.NewPCG(2, 1))
-		col := randomTensor(rng, rows, k).Data
-		w := randomTensor(rng, k, nC).Data
-		dZ := randomTensor(rng, rows, nC).Data
-		z := make([]float64, rows*nC)
-		dW := make([]float64, k*nC)
-		dcol := make([]float64, rows*k)
-		products := []struct {
-			name string
-			run  func()
-		}{
-			{"Z=col·W", func() {
-				blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, k, col), general(k, nC, w), 0, general(rows, nC, z))
-			}},
-			{"dW=colT·dZ", func() {
-				blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(rows, k, col), general(rows, nC, dZ), 0, general(k, nC, dW))
-			}},
-			{"dcol=dZ·WT", func() {
-				blas64.Gemm(blas.NoTrans, blas.Trans, 1, general(rows, nC, dZ), general(k, nC, w), 0, general(rows, k, dcol))
-			}},
+		for _, size := range []struct {
+			name    string
+			samples int
+		}{{"chunk", g.chunkSamples()}, {"batch", g.m}} {
+			benchmarkConvProducts(b, geo.name+"/"+size.name, size.samples*g.nH*g.nW, g.colWidth(), g.nC)
 		}
-		for _, p := range products {
-			b.Run(geo.name+"/"+p.name, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					p.run()
-				}
-				flops := 2 * float64(rows) * float64(k) * float64(nC)
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
-		}
+	}
+}
+
+// benchmarkConvProducts runs the three conv products for R = rows.
+func benchmarkConvProducts(b *testing.B, name string, rows, k, nC int) {
+	rng := rand.New(rand.NewPCG(2, 1))
+	col := randomTensor(rng, rows, k).Data
+	w := randomTensor(rng, k, nC).Data
+	dZ := randomTensor(rng, rows, nC).Data
+	z := make([]float64, rows*nC)
+	dW := make([]float64, k*nC)
+	dcol := make([]float64, rows*k)
+	products := []struct {
+		name string
+		run  func()
+	}{
+		{"Z=col·W", func() {
+			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, k, col), general(k, nC, w), 0, general(rows, nC, z))
+		}},
+		{"dW=colT·dZ", func() {
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(rows, k, col), general(rows, nC, dZ), 0, general(k, nC, dW))
+		}},
+		{"dcol=dZ·WT", func() {
+			blas64.Gemm(blas.NoTrans, blas.Trans, 1, general(rows, nC, dZ), general(k, nC, w), 0, general(rows, k, dcol))
+		}},
+	}
+	for _, p := range products {
+		b.Run(name+"/"+p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p.run()
+			}
+			flops := 2 * float64(rows) * float64(k) * float64(nC)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
 }
