@@ -3,6 +3,7 @@ package net
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -296,5 +297,74 @@ func TestResolve(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Resolve(%q) = %v, want an error containing %q", c.target, err, c.want)
 		}
+	}
+}
+
+// exampleTraceFile records the built-in example on m digits, repeating the
+// 64 embedded ones as needed, and writes it to a file under dir.
+func exampleTraceFile(b *testing.B, dir string, m int) (path string, fileBytes, rawBytes int64) {
+	b.Helper()
+	n := ExampleNetwork()
+	digits, labels, err := ExampleBatch(ExampleBatchSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	perDigit := len(digits.Data) / ExampleBatchSize
+	x := NewTensor(m, 28, 28, 1)
+	batchLabels := make([]int, m)
+	for i := 0; i < m; i++ {
+		k := i % ExampleBatchSize
+		copy(x.Data[i*perDigit:(i+1)*perDigit], digits.Data[k*perDigit:(k+1)*perDigit])
+		batchLabels[i] = labels[k]
+	}
+	rec := trace.NewRecorder(n.Spec.JSON())
+	n.Step(x, batchLabels, ExampleLR, rec)
+	tr := rec.Trace()
+	for _, tensor := range tr.Tensors {
+		rawBytes += 8 * int64(trace.Size(tensor.Shape))
+	}
+	path = filepath.Join(dir, fmt.Sprintf("example-m%d.npz", m))
+	if err := trace.Write(path, tr, false); err != nil {
+		b.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return path, info.Size(), rawBytes
+}
+
+// BenchmarkOpenTrace opens a trace of the built-in example and lists its
+// events, which reads only the zip directory and the manifest. The batch of
+// 4 digits gives a file of about 1 MB. Set CNNDBG_BENCH_BIG_TRACE=1 to add a
+// batch of 4096 digits, about 1 GB in a temporary folder removed afterwards.
+func BenchmarkOpenTrace(b *testing.B) {
+	batches := []int{4}
+	if os.Getenv("CNNDBG_BENCH_BIG_TRACE") == "1" {
+		batches = append(batches, 4096)
+	}
+	for _, m := range batches {
+		dir := b.TempDir()
+		path, fileBytes, rawBytes := exampleTraceFile(b, dir, m)
+		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
+			b.ReportMetric(float64(fileBytes)/1e6, "file-MB")
+			b.ReportMetric(float64(fileBytes)/float64(rawBytes), "file/raw")
+			for b.Loop() {
+				tr, err := trace.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				layers := 0
+				for _, e := range tr.Events {
+					if e.Layer != "" {
+						layers++
+					}
+				}
+				if layers != len(tr.Events) {
+					b.Fatal("an event has no layer")
+				}
+				tr.Close()
+			}
+		})
 	}
 }
