@@ -15,9 +15,9 @@ import (
 // see the old file or the complete new one and never a half-written file.
 // If write returns an error or panics, the temporary file is removed and any
 // existing file at path is left as it was. Without overwrite, an existing
-// file at path is an error that says to pass --force. A replaced file keeps
-// its permission bits; a new file gets 0644.
-func WriteFileAtomic(path string, overwrite bool, write func(io.Writer) error) (err error) {
+// file at path is an error whose message suggests --force. A replaced file
+// keeps its permission bits, and a new file gets 0644 whatever the umask.
+func WriteFileAtomic(path string, overwrite bool, write func(io.Writer) error) error {
 	mode := fs.FileMode(0o644)
 	switch info, statErr := os.Stat(path); {
 	case statErr == nil && !overwrite:

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// checkOnlyFile asserts that dir holds exactly one entry, name, with content.
+// checkOnlyFile asserts that dir contains exactly one entry, name, with content.
 func checkOnlyFile(t *testing.T, dir, name, content string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -20,14 +20,14 @@ func checkOnlyFile(t *testing.T, dir, name, content string) {
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Errorf("folder holds %v, want only %s", names, name)
+		t.Errorf("folder contains %v, want only %s", names, name)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(data) != content {
-		t.Errorf("%s holds %q, want %q", name, data, content)
+		t.Errorf("%s contains %q, want %q", name, data, content)
 	}
 }
 

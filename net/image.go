@@ -115,7 +115,7 @@ func decodePNG(path string, data []byte, limit int) (*Tensor, error) {
 }
 
 func pngError(path string, err error) error {
-	// image/png reports some early ends as a FormatError that only says so in its text.
+	// image/png reports some early ends as a FormatError whose text ends in "unexpected EOF".
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.HasSuffix(err.Error(), "unexpected EOF") {
 		return fmt.Errorf("%s: truncated PNG: the file ends before the image data does: save the image again", path)
 	}
@@ -191,14 +191,14 @@ func (p *pnmReader) token() string {
 }
 
 // headerInt reads one positive header field.
-func (p *pnmReader) headerInt(path, format, field string, max int) (int, error) {
+func (p *pnmReader) headerInt(path, format, field string, maxValue int) (int, error) {
 	text := p.token()
 	if text == "" {
 		return 0, fmt.Errorf("%s: truncated %s header: the file ends before the %s: save the image again", path, format, field)
 	}
 	v, err := strconv.Atoi(text)
-	if err != nil || v < 1 || v > max {
-		return 0, fmt.Errorf("%s: invalid %s header: the %s is %q, expected a whole number from 1 to %d: save the image again", path, format, field, text, max)
+	if err != nil || v < 1 || v > maxValue {
+		return 0, fmt.Errorf("%s: invalid %s header: the %s is %q, expected a whole number from 1 to %d: save the image again", path, format, field, text, maxValue)
 	}
 	return v, nil
 }
@@ -241,7 +241,7 @@ func decodePNM(path string, data []byte, limit int) (*Tensor, error) {
 	return x, nil
 }
 
-// decodePNMRaw reads binary samples; raster starts after the single
+// decodePNMRaw reads binary samples. The raster starts after the single
 // whitespace byte that ends the header.
 func decodePNMRaw(path, format string, raster []byte, x *Tensor, maxval int) error {
 	bytesPerSample := 1
@@ -250,7 +250,7 @@ func decodePNMRaw(path, format string, raster []byte, x *Tensor, maxval int) err
 	}
 	promised := len(x.Data) * bytesPerSample
 	if len(raster) < promised {
-		return fmt.Errorf("%s: truncated %s data: holds %d bytes of pixels, the header promises %d (%d×%d pixels, %d byte(s) per sample): save the image again",
+		return fmt.Errorf("%s: truncated %s data: contains %d bytes of pixels, the header promises %d (%d×%d pixels, %d byte(s) per sample): save the image again",
 			path, format, len(raster), promised, x.Shape[1], x.Shape[2], bytesPerSample)
 	}
 	for k := range x.Data {
@@ -271,7 +271,7 @@ func decodePNMPlain(path, format string, p *pnmReader, x *Tensor, maxval int) er
 	for k := range x.Data {
 		text := p.token()
 		if text == "" {
-			return fmt.Errorf("%s: truncated %s data: holds %d samples, the header promises %d: save the image again", path, format, k, len(x.Data))
+			return fmt.Errorf("%s: truncated %s data: contains %d samples, the header promises %d: save the image again", path, format, k, len(x.Data))
 		}
 		v, err := strconv.Atoi(text)
 		if err != nil || v < 0 {

@@ -90,7 +90,7 @@ func readHead(path string, n int) ([]byte, error) {
 // fitBatch checks a batch read from a .npy file against want, adding the
 // channel axis to (m, n_H, n_W) and resampling if resize is set.
 func fitBatch(path string, x *Tensor, want []int, resize bool) (*Tensor, error) {
-	given := pyShape(x.Shape)
+	givenShape := pyShape(x.Shape)
 	expected := "(m, n_H, n_W, n_C) or (m, n_H, n_W)"
 	if want != nil {
 		expected = fmt.Sprintf("(m, %d, %d, %d)", want[0], want[1], want[2])
@@ -105,10 +105,10 @@ func fitBatch(path string, x *Tensor, want []int, resize bool) (*Tensor, error) 
 		x = FromData(x.Data, x.Shape[0], x.Shape[1], x.Shape[2], 1)
 	case 4:
 	default:
-		return nil, fmt.Errorf("%s: shape %s is not a batch of images, the model expects %s: reshape the array", path, given, expected)
+		return nil, fmt.Errorf("%s: shape %s is not a batch of images, the model expects %s: reshape the array", path, givenShape, expected)
 	}
 	if x.Shape[0] == 0 {
-		return nil, fmt.Errorf("%s: shape %s holds no samples: give at least one", path, given)
+		return nil, fmt.Errorf("%s: shape %s contains no samples: give at least one", path, givenShape)
 	}
 	if want == nil {
 		return x, nil
@@ -117,21 +117,21 @@ func fitBatch(path string, x *Tensor, want []int, resize bool) (*Tensor, error) 
 	fits := sameShape(x.Shape[1:], want)
 	switch {
 	case oneSample && !fits:
-		return nil, fmt.Errorf("%s: shape %s is one sample, the model expects a batch %s: add a batch axis, e.g. x[None]", path, given, expected)
+		return nil, fmt.Errorf("%s: shape %s is one sample, the model expects a batch %s: add a batch axis, e.g. x[None]", path, givenShape, expected)
 	case fits:
 		return x, nil
 	case x.Shape[3] != want[2]:
-		return nil, fmt.Errorf("%s: shape %s has %d channels, the model expects %s: fix the array or the model's input channels", path, given, x.Shape[3], expected)
+		return nil, fmt.Errorf("%s: shape %s has %d channels, the model expects %s: fix the array or the model's input channels", path, givenShape, x.Shape[3], expected)
 	case !resize:
-		return nil, fmt.Errorf("%s: shape %s, the model expects %s: resize the samples or pass --resize", path, given, expected)
+		return nil, fmt.Errorf("%s: shape %s, the model expects %s: resize the samples or pass --resize", path, givenShape, expected)
 	}
 	return resample(x, want[0], want[1]), nil
 }
 
 // ReadLabels reads class indices from arg, which is either a comma-separated
 // list such as "7,2,1" or a .npy file of shape (m,), (m, 1) or (1, m). Float
-// values are accepted if they are whole numbers. Indices must be ≥ 0; the
-// upper bound is the model's and is checked by Network.CheckBatch.
+// values are accepted if they are whole numbers. Indices must be ≥ 0, and
+// Network.CheckBatch checks them against the model's classes.
 func ReadLabels(arg string) ([]int, error) {
 	if isLabelList(arg) {
 		return parseLabelList(arg)
@@ -187,7 +187,7 @@ func labelsFromTensor(path string, y *Tensor) ([]int, error) {
 		return nil, fmt.Errorf("%s: shape %s is not a vector of class indices (m,): for one-hot rows pass numpy.argmax(Y, axis=1)", path, pyShape(y.Shape))
 	}
 	if len(y.Data) == 0 {
-		return nil, fmt.Errorf("%s: shape %s holds no labels: give at least one", path, pyShape(y.Shape))
+		return nil, fmt.Errorf("%s: shape %s contains no labels: give at least one", path, pyShape(y.Shape))
 	}
 	labels := make([]int, len(y.Data))
 	for k, v := range y.Data {

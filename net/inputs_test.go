@@ -77,7 +77,7 @@ func TestLoadInputNPYBadShapes(t *testing.T) {
 		{[]int{4, 4, 3}, []string{"shape (4, 4, 3) is one sample", "x[None]"}},
 		{[]int{4, 4, 1}, []string{"shape (4, 4, 1) is one sample", "x[None]"}},
 		{[]int{16}, []string{"shape (16,) is not a batch of images, the model expects (m, 4, 4, 3)"}},
-		{[]int{0, 4, 4, 3}, []string{"holds no samples"}},
+		{[]int{0, 4, 4, 3}, []string{"contains no samples"}},
 		{[]int{1, 2, 4, 4, 3}, []string{"not a batch of images"}},
 	}
 	for _, c := range cases {

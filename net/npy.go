@@ -33,8 +33,8 @@ const maxElementsEnv = "CNNDBG_MAX_ELEMENTS"
 // npyMagic starts every .npy file.
 const npyMagic = "\x93NUMPY"
 
-// maxNPYHeader bounds the header length a file may claim. numpy itself
-// rejects headers above 10,000 bytes unless told otherwise.
+// maxNPYHeader bounds the header length a file may claim. In numpy 1.24,
+// numpy.load rejects headers above max_header_size, 10,000 bytes by default.
 const maxNPYHeader = 1 << 16
 
 // supportedDtypes lists the dtypes DecodeNPY reads, for error messages.
@@ -141,6 +141,13 @@ func ReadNPY(path string) (*Tensor, error) {
 		return nil, fileError(path, err)
 	}
 	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fileError(path, err)
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("%s is a folder, not a .npy file: give the path of the array file", path)
+	}
 	limit, err := elementLimit()
 	if err != nil {
 		return nil, err
@@ -152,7 +159,7 @@ func ReadNPY(path string) (*Tensor, error) {
 	}
 
 	// Compare the file size with the promised data before allocating anything.
-	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+	if info.Mode().IsRegular() {
 		held := info.Size() - int64(h.length)
 		promised := int64(h.count) * int64(h.dtype.size)
 		if held < promised {
@@ -163,9 +170,9 @@ func ReadNPY(path string) (*Tensor, error) {
 }
 
 // DecodeNPY reads a .npy stream as ReadNPY does. Errors begin with name,
-// which should say where the stream comes from (a file, an archive member).
+// which should name the stream's source, such as a file or an archive member.
 // Memory grows with the bytes actually read, so a header claiming more data
-// than the stream holds costs no more than the stream.
+// than the stream contains costs no more than the stream.
 func DecodeNPY(r io.Reader, name string) (*Tensor, error) {
 	limit, err := elementLimit()
 	if err != nil {
@@ -179,7 +186,7 @@ func DecodeNPY(r io.Reader, name string) (*Tensor, error) {
 }
 
 // fileError rewords an error from opening or reading path as one line that
-// names the file and says what to check.
+// names the file and the next step.
 func fileError(path string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -200,7 +207,7 @@ func readNPYHeader(r io.Reader, name string, limit int) (*npyHeader, error) {
 		return nil, notNPYError(name, head)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: truncated .npy header: holds %d bytes, a header needs at least %d: save the array again", name, n, len(prefix))
+		return nil, fmt.Errorf("%s: truncated .npy header: contains %d bytes, a header needs at least %d: save the array again", name, n, len(prefix))
 	}
 
 	major, minor := prefix[6], prefix[7]
@@ -224,7 +231,7 @@ func readNPYHeader(r io.Reader, name string, limit int) (*npyHeader, error) {
 
 	text := make([]byte, headerLen)
 	if n, err := io.ReadFull(r, text); err != nil {
-		return nil, fmt.Errorf("%s: truncated .npy header: holds %d bytes, the header promises %d: save the array again", name, n, headerLen)
+		return nil, fmt.Errorf("%s: truncated .npy header: contains %d bytes, the header promises %d: save the array again", name, n, headerLen)
 	}
 	h, err := parseNPYHeader(name, string(text))
 	if err != nil {
@@ -251,7 +258,7 @@ func notNPYError(name string, head []byte) error {
 }
 
 func truncatedDataError(name string, h *npyHeader, held, promised int64) error {
-	return fmt.Errorf("%s: truncated data: holds %d bytes of data, the header promises %d (shape %s of %s): the file is incomplete, save the array again",
+	return fmt.Errorf("%s: truncated data: contains %d bytes of data, the header promises %d (shape %s of %s): the file is incomplete, save the array again",
 		name, held, promised, pyShape(h.shape), h.dtype.descr)
 }
 
@@ -300,7 +307,7 @@ func parseNPYHeader(name, text string) (*npyHeader, error) {
 	for _, d := range dims {
 		size, ok := d.(int)
 		if !ok {
-			return nil, invalid("'shape' holds a value that is not a whole number")
+			return nil, invalid("'shape' contains a value that is not a whole number")
 		}
 		h.shape = append(h.shape, size)
 	}

@@ -38,7 +38,7 @@ func valueAt(kind byte, k int) float64 {
 	panic("unknown kind")
 }
 
-// checkFixture asserts that x has shape and holds valueAt(kind, k) at each
+// checkFixture asserts that x has shape and contains valueAt(kind, k) at each
 // row-major index k.
 func checkFixture(t *testing.T, name string, x *Tensor, kind byte, shape ...int) {
 	t.Helper()
@@ -139,7 +139,7 @@ func TestFortranToCMatchesIndexFormula(t *testing.T) {
 	c := fortranToC(fortran, shape)
 	for k, v := range c {
 		if v != float64(k) {
-			t.Fatalf("row-major element %d holds %g", k, v)
+			t.Fatalf("row-major element %d contains %g", k, v)
 		}
 	}
 }
@@ -223,10 +223,10 @@ func TestReadNPYBadFiles(t *testing.T) {
 	}{
 		{"text", []byte("1,2,3\n4,5,6\n"), []string{"not a .npy file", "numpy.save"}},
 		{"npz", zipData, []string{"not a .npy file", "zip archive"}},
-		{"empty", nil, []string{"truncated .npy header", "holds 0 bytes"}},
-		{"short prefix", valid[:8], []string{"truncated .npy header", "holds 8 bytes"}},
-		{"short header", valid[:40], []string{"truncated .npy header", "holds 30 bytes, the header promises 118"}},
-		{"short data", valid[:len(valid)-20], []string{"truncated data", "holds 172 bytes of data, the header promises 192", "(2, 3, 4)"}},
+		{"empty", nil, []string{"truncated .npy header", "contains 0 bytes"}},
+		{"short prefix", valid[:8], []string{"truncated .npy header", "contains 8 bytes"}},
+		{"short header", valid[:40], []string{"truncated .npy header", "contains 30 bytes, the header promises 118"}},
+		{"short data", valid[:len(valid)-20], []string{"truncated data", "contains 172 bytes of data, the header promises 192", "(2, 3, 4)"}},
 		{"version", append([]byte(npyMagic+"\x09\x00"), valid[8:]...), []string{"version 9.0"}},
 		{"huge header", append([]byte(npyMagic+"\x02\x00\xff\xff\xff\x7f"), valid[10:]...), []string{"header claims 2147483647 bytes"}},
 		{"syntax", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3}", nil), []string{"invalid .npy header"}},
@@ -254,10 +254,14 @@ func TestReadNPYBadFiles(t *testing.T) {
 	}
 }
 
-func TestReadNPYMissingFile(t *testing.T) {
+func TestReadNPYMissingFileOrFolder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.npy")
 	_, err := ReadNPY(path)
 	checkUserError(t, err, path, "file not found")
+
+	dir := t.TempDir()
+	_, err = ReadNPY(dir)
+	checkUserError(t, err, dir, "is a folder")
 }
 
 func TestMaxElementsAndEnvironment(t *testing.T) {
@@ -284,13 +288,13 @@ func TestMaxElementsAndEnvironment(t *testing.T) {
 }
 
 func TestDecodeNPYLyingHeaderAllocatesLittle(t *testing.T) {
-	// 2²⁷ float64 elements would take 1 GiB; the stream holds 80 bytes.
+	// 2²⁷ float64 elements would take 1 GiB; the stream contains 80 bytes.
 	data := npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (134217728,), }", make([]byte, 80))
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	_, err := DecodeNPY(bytes.NewReader(data), "lying")
 	runtime.ReadMemStats(&after)
-	checkUserError(t, err, "lying", "holds 80 bytes of data, the header promises 1073741824")
+	checkUserError(t, err, "lying", "contains 80 bytes of data, the header promises 1073741824")
 	if grown := after.TotalAlloc - before.TotalAlloc; grown > 16<<20 {
 		t.Errorf("decoding allocated %d bytes for an 80-byte stream", grown)
 	}

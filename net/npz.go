@@ -44,7 +44,7 @@ func readNPZ(path string) (map[string]*Tensor, []string, error) {
 		}
 		key := strings.TrimSuffix(member.Name, ".npy")
 		if _, dup := arrays[key]; dup {
-			return nil, nil, fmt.Errorf("%s: the archive holds two members named %q: save it again with unique names", path, member.Name)
+			return nil, nil, fmt.Errorf("%s: the archive contains two members named %q: save it again with unique names", path, member.Name)
 		}
 		t, err := readNPZMember(path, member, key, limit, remaining)
 		if err != nil {
@@ -261,7 +261,7 @@ func SaveWeights(n *Network, path string, overwrite bool) error {
 	return WriteNPZ(path, arrays, keys, overwrite)
 }
 
-// listSome joins up to limit names and says how many more there are.
+// listSome joins up to limit names and counts the rest.
 func listSome(names []string, limit int) string {
 	if len(names) <= limit {
 		return strings.Join(names, ", ")
