@@ -10,8 +10,8 @@ import (
 	"github.com/cnndbg/cnndbg/trace"
 )
 
-// Default tolerances of GradCheck: PyTorch's torch.autograd.gradcheck uses
-// eps 1e-6, atol 1e-5 and rtol 1e-3.
+// Default tolerances of GradCheck. They are the defaults of
+// torch.autograd.gradcheck in PyTorch 1.13: eps 1e-6, atol 1e-5, rtol 1e-3.
 const (
 	DefaultGradCheckEps  = 1e-6
 	DefaultGradCheckAtol = 1e-5

@@ -160,6 +160,7 @@ func TestTorchFixtures(t *testing.T) {
 	}
 
 	kinds := map[string]bool{}
+	worst, worstName := 0.0, ""
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			fx := loadTorchFixture(t, dir)
@@ -190,8 +191,12 @@ func TestTorchFixtures(t *testing.T) {
 					t.Errorf("%s has shape %v, PyTorch's %v", name, g.Shape, wantGrad.Shape)
 					continue
 				}
-				if rel := maxRelErr(g, wantGrad); rel > 1e-10 {
+				rel := maxRelErr(g, wantGrad)
+				if rel > 1e-10 {
 					t.Errorf("%s differs from PyTorch: max relative error %.2g", name, rel)
+				}
+				if rel > worst {
+					worst, worstName = rel, filepath.Base(dir)+" "+name
 				}
 			}
 			if len(got) != len(fx.expected)-1 {
@@ -200,6 +205,7 @@ func TestTorchFixtures(t *testing.T) {
 		})
 	}
 
+	t.Logf("largest gradient error against PyTorch: %.2g (%s)", worst, worstName)
 	for _, kind := range layerTypes {
 		if !kinds[kind] {
 			t.Errorf("no fixture has a %s layer", kind)
