@@ -20,7 +20,7 @@ func pngFile(t *testing.T, name string, img image.Image) string {
 	if err := png.Encode(&b, img); err != nil {
 		t.Fatal(err)
 	}
-	return writeTemp(t, name, b.Bytes())
+	return writeTempFile(t, name, b.Bytes())
 }
 
 // grayRamp returns an h×w 8-bit gray image with pixel (y, x) = 10·y + x.
@@ -110,7 +110,7 @@ func TestReadImagePGM(t *testing.T) {
 		{"raw16.pgm", "P5\n3 2\n65535\n" + "\x00\x00\xff\xff\x80\x00\x00\x01\x00\x00\x00\x00", []float64{0, 1, 32768. / 65535, 1. / 65535, 0, 0}},
 	}
 	for _, c := range cases {
-		path := writeTemp(t, c.name, []byte(c.data))
+		path := writeTempFile(t, c.name, []byte(c.data))
 		x, err := ReadImage(path, []int{2, 3, 1}, false)
 		if err != nil {
 			t.Fatal(err)
@@ -118,7 +118,7 @@ func TestReadImagePGM(t *testing.T) {
 		checkValues(t, c.name, x, []int{1, 2, 3, 1}, c.want)
 	}
 
-	ppm := writeTemp(t, "colour.ppm", []byte("P6 1 1 255\n\xff\x00\x33"))
+	ppm := writeTempFile(t, "colour.ppm", []byte("P6 1 1 255\n\xff\x00\x33"))
 	x, err := ReadImage(ppm, nil, false)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestReadImageBadFiles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := writeTemp(t, c.name, c.data)
+			path := writeTempFile(t, c.name, c.data)
 			_, err := ReadImage(path, nil, false)
 			checkUserError(t, err, path, c.fragments...)
 		})

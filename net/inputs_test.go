@@ -7,7 +7,7 @@ import (
 )
 
 func TestLoadSpecFile(t *testing.T) {
-	spec, err := LoadSpec(fixture("weights_model.json"))
+	spec, err := LoadSpec(ioFixture("weights_model.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -15,16 +15,16 @@ func TestLoadSpecFile(t *testing.T) {
 		t.Errorf("read %d layers and %d classes, want 5 and 3", len(spec.Layers), spec.Classes())
 	}
 
-	syntax := writeTemp(t, "model.json", []byte("{\"input\": {\"height\": 4,\n  \"width\": 4,,\n}}"))
+	syntax := writeTempFile(t, "model.json", []byte("{\"input\": {\"height\": 4,\n  \"width\": 4,,\n}}"))
 	_, err = LoadSpec(syntax)
 	checkUserError(t, err, syntax+":2:14: invalid JSON", "fix the model spec")
 
-	unknownType := writeTemp(t, "model.json", []byte(`{"input": {"height": 4, "width": 4, "channels": 1},
+	unknownType := writeTempFile(t, "model.json", []byte(`{"input": {"height": 4, "width": 4, "channels": 1},
  "layers": [{"name": "c", "type": "convolution"}, {"name": "loss", "type": "softmax_cross_entropy"}]}`))
 	_, err = LoadSpec(unknownType)
 	checkUserError(t, err, unknownType, `unknown layer type "convolution"`)
 
-	misspelt := writeTemp(t, "model.json", []byte(`{"input": {"height": 4, "width": 4, "chanels": 1}, "layers": []}`))
+	misspelt := writeTempFile(t, "model.json", []byte(`{"input": {"height": 4, "width": 4, "chanels": 1}, "layers": []}`))
 	_, err = LoadSpec(misspelt)
 	checkUserError(t, err, misspelt, "chanels")
 
@@ -104,14 +104,14 @@ func TestLoadInputImagesAndOthers(t *testing.T) {
 		t.Errorf("PNG input has shape %v, want (1, 4, 4, 1)", x.Shape)
 	}
 
-	pgm := writeTemp(t, "digit.pgm", []byte("P5 2 2 255\n\x00\x00\x00\xff"))
+	pgm := writeTempFile(t, "digit.pgm", []byte("P5 2 2 255\n\x00\x00\x00\xff"))
 	x, err = LoadInput(pgm, []int{2, 2, 1}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkValues(t, "pgm", x, []int{1, 2, 2, 1}, []float64{0, 0, 0, 1})
 
-	csv := writeTemp(t, "x.csv", []byte("0,1,2\n"))
+	csv := writeTempFile(t, "x.csv", []byte("0,1,2\n"))
 	_, err = LoadInput(csv, []int{2, 2, 1}, false)
 	checkUserError(t, err, csv, "not a .npy array, PNG or PGM image")
 
@@ -122,11 +122,11 @@ func TestLoadInputImagesAndOthers(t *testing.T) {
 
 func TestReadLabels(t *testing.T) {
 	cases := map[string][]int{
-		"7":                      {7},
-		"7,2,1":                  {7, 2, 1},
-		" 7, 2 ,1":               {7, 2, 1},
-		fixture("labels_i8.npy"): {7, 2, 1, 0},
-		fixture("labels_f4.npy"): {7, 2, 1, 0},
+		"7":                        {7},
+		"7,2,1":                    {7, 2, 1},
+		" 7, 2 ,1":                 {7, 2, 1},
+		ioFixture("labels_i8.npy"): {7, 2, 1, 0},
+		ioFixture("labels_f4.npy"): {7, 2, 1, 0},
 	}
 	for arg, want := range cases {
 		labels, err := ReadLabels(arg)
@@ -157,11 +157,11 @@ func TestReadLabelsErrors(t *testing.T) {
 	_, err = ReadLabels("seven")
 	checkUserError(t, err, `labels "seven"`, "no such file, and not a comma-separated list")
 
-	frac := fixture("labels_frac.npy")
+	frac := ioFixture("labels_frac.npy")
 	_, err = ReadLabels(frac)
 	checkUserError(t, err, frac, "value 2.5 at index 1 is not a class index")
 
-	matrix := fixture("le_f8.npy")
+	matrix := ioFixture("le_f8.npy")
 	_, err = ReadLabels(matrix)
 	checkUserError(t, err, matrix, "shape (2, 3, 4) is not a vector")
 

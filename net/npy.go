@@ -58,15 +58,19 @@ func elementLimit() (int, error) {
 // array, its shape and its size in bytes if the count exceeds limit. It
 // multiplies with an overflow check, so it is safe on any header.
 func checkElements(name string, shape []int, limit int) (int, error) {
-	count := 1
-	tooLarge := false
 	for _, d := range shape {
 		if d < 0 {
 			return 0, fmt.Errorf("%s: invalid shape %s: dimensions must be ≥ 0", name, pyShape(shape))
 		}
+	}
+	for _, d := range shape {
 		if d == 0 {
 			return 0, nil
 		}
+	}
+	count := 1
+	tooLarge := false
+	for _, d := range shape {
 		if count > limit/d {
 			tooLarge = true
 		}

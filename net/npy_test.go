@@ -14,8 +14,8 @@ import (
 	"github.com/sbinet/npyio/npy"
 )
 
-// fixture returns the path of a file under testdata/io.
-func fixture(name string) string {
+// ioFixture returns the path of a file under testdata/io.
+func ioFixture(name string) string {
 	return filepath.Join("testdata", "io", name)
 }
 
@@ -83,7 +83,7 @@ func checkUserError(t *testing.T, err error, path string, fragments ...string) {
 }
 
 func TestReadNPYDtypesAndByteOrders(t *testing.T) {
-	names, err := filepath.Glob(fixture("[lbn][ea]_*.npy"))
+	names, err := filepath.Glob(ioFixture("[lbn][ea]_*.npy"))
 	if err != nil || len(names) != 21 {
 		t.Fatalf("found %d dtype fixtures (%v), want 21: run gen.py in testdata/io", len(names), err)
 	}
@@ -110,7 +110,7 @@ func TestReadNPYFortranOrder(t *testing.T) {
 		{"fortran_be_i2_2x3x4.npy", 'i', []int{2, 3, 4}},
 	}
 	for _, c := range cases {
-		x, err := ReadNPY(fixture(c.file))
+		x, err := ReadNPY(ioFixture(c.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,14 +146,14 @@ func TestFortranToCMatchesIndexFormula(t *testing.T) {
 
 func TestReadNPYVersionsScalarEmpty(t *testing.T) {
 	for _, name := range []string{"v2_f8.npy", "v3_f8.npy"} {
-		x, err := ReadNPY(fixture(name))
+		x, err := ReadNPY(ioFixture(name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkFixture(t, name, x, 'f', 2, 3, 4)
 	}
 
-	scalar, err := ReadNPY(fixture("scalar_f8.npy"))
+	scalar, err := ReadNPY(ioFixture("scalar_f8.npy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestReadNPYVersionsScalarEmpty(t *testing.T) {
 		t.Errorf("scalar: shape %v data %v, want () [2.5]", scalar.Shape, scalar.Data)
 	}
 
-	empty, err := ReadNPY(fixture("empty_f8.npy"))
+	empty, err := ReadNPY(ioFixture("empty_f8.npy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestReadNPYUnsupportedDtypes(t *testing.T) {
 		"bad_datetime.npy":   "datetime64",
 	}
 	for file, dtype := range cases {
-		path := fixture(file)
+		path := ioFixture(file)
 		_, err := ReadNPY(path)
 		checkUserError(t, err, path, dtype, "float32, float64")
 	}
@@ -198,7 +198,7 @@ func npyBytes(dict string, data []byte) []byte {
 	return b.Bytes()
 }
 
-func writeTemp(t *testing.T, name string, data []byte) string {
+func writeTempFile(t *testing.T, name string, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -208,11 +208,11 @@ func writeTemp(t *testing.T, name string, data []byte) string {
 }
 
 func TestReadNPYBadFiles(t *testing.T) {
-	valid, err := os.ReadFile(fixture("le_f8.npy"))
+	valid, err := os.ReadFile(ioFixture("le_f8.npy"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	zipData, err := os.ReadFile(fixture("weights_stored.npz"))
+	zipData, err := os.ReadFile(ioFixture("weights_stored.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +234,7 @@ func TestReadNPYBadFiles(t *testing.T) {
 		{"no order", npyBytes("{'descr': '<f8', 'shape': (3,)}", nil), []string{"'fortran_order' is missing"}},
 		{"not dict", npyBytes("('<f8', False, (3,))", nil), []string{"not a dictionary"}},
 		{"negative dim", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 3)}", nil), []string{"invalid shape (-1, 3)"}},
+		{"negative after zero", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (0, -3)}", nil), []string{"invalid shape (0, -3)"}},
 		{"float dim", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2.5,)}", nil), []string{"invalid .npy header"}},
 		{"empty descr", npyBytes("{'descr': '', 'fortran_order': False, 'shape': (3,)}", nil), []string{"invalid dtype"}},
 		{"float128", npyBytes("{'descr': '<f16', 'fortran_order': False, 'shape': (3,)}", nil), []string{"float128", "not supported"}},
@@ -244,7 +245,7 @@ func TestReadNPYBadFiles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := writeTemp(t, c.name+".npy", c.data)
+			path := writeTempFile(t, c.name+".npy", c.data)
 			_, err := ReadNPY(path)
 			checkUserError(t, err, path, c.fragments...)
 
@@ -265,7 +266,7 @@ func TestReadNPYMissingFileOrFolder(t *testing.T) {
 }
 
 func TestMaxElementsAndEnvironment(t *testing.T) {
-	path := fixture("le_f8.npy")
+	path := ioFixture("le_f8.npy")
 	old := MaxElements
 	t.Cleanup(func() { MaxElements = old })
 

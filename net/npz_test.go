@@ -19,7 +19,7 @@ var fixtureWeights = map[string][]int{
 
 func TestReadNPZStoredAndDeflated(t *testing.T) {
 	for _, name := range []string{"weights_stored.npz", "weights_deflated.npz"} {
-		arrays, err := ReadNPZ(fixture(name))
+		arrays, err := ReadNPZ(ioFixture(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,11 +117,11 @@ func zipBytes(t *testing.T, members ...[2]string) []byte {
 }
 
 func TestReadNPZBadFiles(t *testing.T) {
-	valid, err := os.ReadFile(fixture("weights_stored.npz"))
+	valid, err := os.ReadFile(ioFixture("weights_stored.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	npyData, err := os.ReadFile(fixture("le_f8.npy"))
+	npyData, err := os.ReadFile(ioFixture("le_f8.npy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +136,11 @@ func TestReadNPZBadFiles(t *testing.T) {
 		{"bad member", zipBytes(t, [2]string{"conv1.W.npy", "garbage"}), []string{`array "conv1.W"`, "not a .npy file"}},
 		{"short member", zipBytes(t, [2]string{"fc1.b.npy", string(npyData[:150])}), []string{`array "fc1.b"`, "truncated data"}},
 		{"duplicate", zipBytes(t, [2]string{"a.npy", string(npyData)}, [2]string{"a.npy", string(npyData)}), []string{`two members named "a.npy"`}},
-		{"complex member", zipBytes(t, [2]string{"w.npy", string(mustRead(t, fixture("bad_complex.npy")))}), []string{`array "w"`, "complex128"}},
+		{"complex member", zipBytes(t, [2]string{"w.npy", string(mustReadFile(t, ioFixture("bad_complex.npy")))}), []string{`array "w"`, "complex128"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := writeTemp(t, "w.npz", c.data)
+			path := writeTempFile(t, "w.npz", c.data)
 			_, err := ReadNPZ(path)
 			checkUserError(t, err, path, c.fragments...)
 		})
@@ -148,16 +148,16 @@ func TestReadNPZBadFiles(t *testing.T) {
 }
 
 func TestReadNPZDetectsChecksumMismatch(t *testing.T) {
-	npyData := mustRead(t, fixture("le_f8.npy"))
+	npyData := mustReadFile(t, ioFixture("le_f8.npy"))
 	archive := zipBytes(t, [2]string{"x.npy", string(npyData)})
 	end := bytes.Index(archive, npyData) + len(npyData)
 	archive[end-1] ^= 0x01
-	path := writeTemp(t, "flipped.npz", archive)
+	path := writeTempFile(t, "flipped.npz", archive)
 	_, err := ReadNPZ(path)
 	checkUserError(t, err, path, `array "x" is corrupt`, "checksum")
 }
 
-func mustRead(t *testing.T, path string) []byte {
+func mustReadFile(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -167,8 +167,8 @@ func mustRead(t *testing.T, path string) []byte {
 }
 
 func TestReadNPZSkipsOtherMembers(t *testing.T) {
-	npyData := mustRead(t, fixture("le_f8.npy"))
-	path := writeTemp(t, "trace.npz", zipBytes(t, [2]string{"manifest.json", "{}"}, [2]string{"x.npy", string(npyData)}))
+	npyData := mustReadFile(t, ioFixture("le_f8.npy"))
+	path := writeTempFile(t, "trace.npz", zipBytes(t, [2]string{"manifest.json", "{}"}, [2]string{"x.npy", string(npyData)}))
 	arrays, err := ReadNPZ(path)
 	if err != nil {
 		t.Fatal(err)
@@ -182,8 +182,8 @@ func TestReadNPZTotalElementLimit(t *testing.T) {
 	old := MaxElements
 	t.Cleanup(func() { MaxElements = old })
 	MaxElements = 40
-	npyData := string(mustRead(t, fixture("le_f8.npy")))
-	path := writeTemp(t, "big.npz", zipBytes(t, [2]string{"a.npy", npyData}, [2]string{"b.npy", npyData}))
+	npyData := string(mustReadFile(t, ioFixture("le_f8.npy")))
+	path := writeTempFile(t, "big.npz", zipBytes(t, [2]string{"a.npy", npyData}, [2]string{"b.npy", npyData}))
 	_, err := ReadNPZ(path)
 	checkUserError(t, err, path, `array "b"`, "limit of 40 elements in total", "CNNDBG_MAX_ELEMENTS")
 }
@@ -191,7 +191,7 @@ func TestReadNPZTotalElementLimit(t *testing.T) {
 // fixtureNetwork returns the network of testdata/io/weights_model.json.
 func fixtureNetwork(t *testing.T, seed uint64) *Network {
 	t.Helper()
-	spec, err := LoadSpec(fixture("weights_model.json"))
+	spec, err := LoadSpec(ioFixture("weights_model.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +202,8 @@ func fixtureNetwork(t *testing.T, seed uint64) *Network {
 	return n
 }
 
-// param returns a parameter tensor of layer name.
-func param(t *testing.T, n *Network, name, role string) *Tensor {
+// layerParam returns a parameter tensor of layer name.
+func layerParam(t *testing.T, n *Network, name, role string) *Tensor {
 	t.Helper()
 	for _, p := range n.Layer(name).(Parametric).Params() {
 		if p.Role == role {
@@ -216,13 +216,13 @@ func param(t *testing.T, n *Network, name, role string) *Tensor {
 
 func TestLoadWeightsFromNumpy(t *testing.T) {
 	n := fixtureNetwork(t, 1)
-	if err := LoadWeights(n, fixture("weights_deflated.npz")); err != nil {
+	if err := LoadWeights(n, ioFixture("weights_deflated.npz")); err != nil {
 		t.Fatal(err)
 	}
-	checkFixture(t, "conv1.W", param(t, n, "conv1", "W"), 'f', 3, 3, 1, 2)
-	checkFixture(t, "conv1.b from (2,)", param(t, n, "conv1", "b"), 'f', 1, 1, 1, 2)
-	checkFixture(t, "fc1.W", param(t, n, "fc1", "W"), 'f', 32, 3)
-	checkFixture(t, "fc1.b", param(t, n, "fc1", "b"), 'f', 1, 3)
+	checkFixture(t, "conv1.W", layerParam(t, n, "conv1", "W"), 'f', 3, 3, 1, 2)
+	checkFixture(t, "conv1.b from (2,)", layerParam(t, n, "conv1", "b"), 'f', 1, 1, 1, 2)
+	checkFixture(t, "fc1.W", layerParam(t, n, "fc1", "W"), 'f', 32, 3)
+	checkFixture(t, "fc1.b", layerParam(t, n, "fc1", "b"), 'f', 1, 3)
 
 	// The loaded network runs.
 	probs := n.Predict(NewTensor(2, 4, 4, 1))
@@ -233,7 +233,7 @@ func TestLoadWeightsFromNumpy(t *testing.T) {
 
 func TestLoadWeightsMissingKeysKeepValues(t *testing.T) {
 	n := fixtureNetwork(t, 7)
-	before := param(t, n, "fc1", "W").Clone()
+	before := layerParam(t, n, "fc1", "W").Clone()
 	path := filepath.Join(t.TempDir(), "conv-only.npz")
 	conv := map[string]*Tensor{"conv1.W": NewTensor(3, 3, 1, 2)}
 	if err := WriteNPZ(path, conv, nil, false); err != nil {
@@ -242,12 +242,12 @@ func TestLoadWeightsMissingKeysKeepValues(t *testing.T) {
 	if err := LoadWeights(n, path); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range param(t, n, "conv1", "W").Data {
+	for k, v := range layerParam(t, n, "conv1", "W").Data {
 		if v != 0 {
 			t.Fatalf("conv1.W element %d is %g, want the file's 0", k, v)
 		}
 	}
-	for k, v := range param(t, n, "fc1", "W").Data {
+	for k, v := range layerParam(t, n, "fc1", "W").Data {
 		if v != before.Data[k] {
 			t.Fatalf("fc1.W element %d changed from %g to %g", k, before.Data[k], v)
 		}
@@ -272,14 +272,14 @@ func TestLoadWeightsRejectsBadFiles(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := fixtureNetwork(t, 3)
-			before := param(t, n, "conv1", "b").Clone()
+			before := layerParam(t, n, "conv1", "b").Clone()
 			path := filepath.Join(t.TempDir(), "w.npz")
 			if err := WriteNPZ(path, c.arrays, nil, false); err != nil {
 				t.Fatal(err)
 			}
 			err := LoadWeights(n, path)
 			checkUserError(t, err, path, c.fragments...)
-			if b := param(t, n, "conv1", "b"); !sameShape(b.Shape, before.Shape) || b.Data[0] != before.Data[0] {
+			if b := layerParam(t, n, "conv1", "b"); !sameShape(b.Shape, before.Shape) || b.Data[0] != before.Data[0] {
 				t.Errorf("a rejected file changed conv1.b to %v", b)
 			}
 		})
@@ -297,7 +297,7 @@ func TestSaveWeightsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range [][2]string{{"conv1", "W"}, {"conv1", "b"}, {"fc1", "W"}, {"fc1", "b"}} {
-		x, y := param(t, saved, key[0], key[1]), param(t, loaded, key[0], key[1])
+		x, y := layerParam(t, saved, key[0], key[1]), layerParam(t, loaded, key[0], key[1])
 		if !sameShape(x.Shape, y.Shape) {
 			t.Fatalf("%s.%s: shape %v became %v", key[0], key[1], x.Shape, y.Shape)
 		}
