@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cnndbg/cnndbg/net"
+	"github.com/cnndbg/cnndbg/trace"
+)
+
+// stepFlags choose the model, weights, batch and hyperparameters of a step.
+// Every flag is optional: the defaults give the built-in example.
+type stepFlags struct {
+	model, weights, input, labels string
+	lr                            float64
+	seed                          uint64
+	resize                        bool
+}
+
+func (f *stepFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.model, "model", "", "model spec `FILE` (JSON); default: the built-in LeNet-style model")
+	cmd.Flags().StringVar(&f.weights, "weights", "", "weights `FILE` (.npz with keys <layer>.W and <layer>.b); missing weights are drawn from --seed")
+	cmd.Flags().StringVar(&f.input, "input", "", "input `FILE`: .npy of shape (m, n_H, n_W[, n_C]), or a PNG or PGM image; default: the built-in 64 MNIST digits")
+	cmd.Flags().StringVar(&f.labels, "labels", "", "class labels: a .npy `FILE` of shape (m,) or a comma-separated list such as 7 or 7,2,1")
+	cmd.Flags().Float64Var(&f.lr, "lr", net.ExampleLR, "learning rate of the SGD update")
+	cmd.Flags().Uint64Var(&f.seed, "seed", net.ExampleSeed, "seed for the weights that --weights does not give")
+	cmd.Flags().BoolVar(&f.resize, "resize", false, "resize an input image to the model's input size instead of rejecting it")
+}
+
+// step is a network with a batch, ready to run.
+type step struct {
+	net    *net.Network
+	x      *net.Tensor
+	labels []int
+	lr     float64
+}
+
+// load builds the network and batch the flags describe.
+func (f *stepFlags) load() (*step, error) {
+	spec := net.ExampleSpec()
+	if f.model != "" {
+		var err error
+		if spec, err = net.LoadSpec(f.model); err != nil {
+			return nil, badInput(fmt.Errorf("--model: %w", err))
+		}
+	}
+	n, err := net.NewNetwork(spec, f.seed)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if f.weights != "" {
+		if err := net.LoadWeights(n, f.weights); err != nil {
+			return nil, badInput(fmt.Errorf("--weights: %w", err))
+		}
+	}
+	s := &step{net: n, lr: f.lr}
+	switch {
+	case f.input == "" && f.model != "":
+		return nil, badInputf("--model %s needs --input and --labels: the built-in digits fit only the built-in model", f.model)
+	case f.input == "":
+		if f.labels != "" {
+			return nil, badInputf("--labels needs --input: the built-in digits come with their own labels")
+		}
+		if s.x, s.labels, err = net.ExampleBatch(net.ExampleBatchSize); err != nil {
+			return nil, err
+		}
+	default:
+		if f.labels == "" {
+			return nil, badInputf("--input %s needs --labels: give one class index per input, e.g. --labels 7", f.input)
+		}
+		if s.x, err = net.LoadInput(f.input, n.InputShape(), f.resize); err != nil {
+			return nil, badInput(fmt.Errorf("--input: %w", err))
+		}
+		if s.labels, err = net.ReadLabels(f.labels); err != nil {
+			return nil, badInput(fmt.Errorf("--labels: %w", err))
+		}
+	}
+	if err := n.CheckBatch(s.x, s.labels); err != nil {
+		return nil, badInput(err)
+	}
+	if f.lr < 0 || f.lr != f.lr {
+		return nil, badInputf("--lr %v: the learning rate must be a number ≥ 0", f.lr)
+	}
+	return s, nil
+}
+
+// record runs the step with a recorder and returns the trace.
+func (s *step) record() *trace.Trace {
+	rec := trace.NewRecorder(s.net.Spec.JSON())
+	s.net.Step(s.x, s.labels, s.lr, rec)
+	return rec.Trace()
+}
+
+func newRecordCommand(stdout, stderr io.Writer) *cobra.Command {
+	var flags stepFlags
+	var out string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "record -o TRACE [--model F] [--weights F] [--input F] [--labels L] [--lr X] [--seed N]",
+		Short: "Record one training step to a trace file, without a screen",
+		Example: `  cnndbg record -o step.cnndbg
+  cnndbg record -o seven.cnndbg --input my_digit.png --labels 7
+  cnndbg record -o mine.cnndbg --model lenet.json --weights lenet.npz --input x.npy --labels y.npy`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return badInputf("record needs -o TRACE: the file to write the trace to")
+			}
+			s, err := flags.load()
+			if err != nil {
+				return err
+			}
+			tr := s.record()
+			if err := trace.Write(out, tr, force); err != nil {
+				return badInput(err)
+			}
+			loss, _ := tr.Value(tr.Tensor("loss").ID, 0)
+			fmt.Fprintf(stdout, "recorded %d events, %d tensors, loss %.6g → %s\n", len(tr.Events), len(tr.Tensors), loss, out)
+			return nil
+		},
+	}
+	flags.register(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "trace `FILE` to write (a zip that numpy.load opens)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace the output file if it exists")
+	return cmd
+}
+
+func newViewCommand(stdout, stderr io.Writer) *cobra.Command {
+	var screen screenFlags
+	cmd := &cobra.Command{
+		Use:     "view TRACE",
+		Short:   "Open the debugger on a recorded trace",
+		Example: "  cnndbg view step.cnndbg",
+		Args:    exactArgs("TRACE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tr, err := trace.Open(args[0])
+			if err != nil {
+				return badInput(err)
+			}
+			defer tr.Close()
+			return show(stdout, tr, screen, "trace "+strings.TrimSpace(args[0]))
+		},
+	}
+	screen.register(cmd)
+	return cmd
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/cnndbg/cnndbg/net"
+	"github.com/cnndbg/cnndbg/trace"
+	"github.com/cnndbg/cnndbg/tui"
+)
+
+// screenFlags are the flags of every command that opens the debugger.
+type screenFlags struct {
+	noAltScreen bool
+	noColor     bool
+}
+
+func (f *screenFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.noAltScreen, "no-alt-screen", false, "draw in the main screen so the last frame stays in the scrollback (for recordings)")
+	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "draw without color, as when NO_COLOR is set")
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	var screen screenFlags
+	root := &cobra.Command{
+		Use:   "cnndbg",
+		Short: "A stepping debugger for backpropagation through convolutional networks",
+		Long: `cnndbg records one training step of a small CNN (forward, loss, backward,
+update) and lets you step through it: which layer produced each dZ, and the
+exact terms that sum to every element of dW, db and dA_prev.
+
+With no command it opens the debugger on the built-in example: a LeNet-style
+network on 64 real MNIST test digits.`,
+		Args:          noArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tr, err := recordExample()
+			if err != nil {
+				return err
+			}
+			return show(stdout, tr, screen, "built-in example: 64 MNIST test digits")
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return badInputf("%v (see '%s --help')", err, cmd.CommandPath())
+	})
+	screen.register(root)
+	root.AddCommand(
+		newViewCommand(stdout, stderr),
+		newRecordCommand(stdout, stderr),
+		newExplainCommand(stdout, stderr),
+		newExportCommand(stdout, stderr),
+		newConvCommand(stdout, stderr),
+		newPoolCommand(stdout, stderr),
+	)
+	return root
+}
+
+// noArgs rejects any positional argument with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if cmd.HasSubCommands() {
+			return badInputf("unknown command %q (see '%s --help' for the commands)", args[0], cmd.CommandPath())
+		}
+		return badInputf("%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+// exactArgs requires n positional arguments, naming them in the error.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return badInputf("%s needs %s, got %d arguments (see '%s --help')", cmd.CommandPath(), strings.Join(names, " and "), len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// recordExample runs one step of the built-in example and returns its trace.
+func recordExample() (*trace.Trace, error) {
+	n := net.ExampleNetwork()
+	x, labels, err := net.ExampleBatch(net.ExampleBatchSize)
+	if err != nil {
+		return nil, err
+	}
+	rec := trace.NewRecorder(n.Spec.JSON())
+	n.Step(x, labels, net.ExampleLR, rec)
+	return rec.Trace(), nil
+}
+
+// interactive reports whether stdout is a terminal that can draw the screen.
+func interactive(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return false
+	}
+	return os.Getenv("TERM") != "dumb"
+}
+
+// show opens the debugger on tr, or prints a text summary when stdout is
+// not a terminal or TERM=dumb.
+func show(stdout io.Writer, tr *trace.Trace, screen screenFlags, title string) error {
+	if !interactive(stdout) {
+		fmt.Fprintf(stdout, "%s (no terminal: printing a summary instead of the debugger)\n", title)
+		return tui.Summary(stdout, tr)
+	}
+	return tui.Run(tr, tui.Options{
+		NoColor:   screen.noColor || os.Getenv("NO_COLOR") != "",
+		AltScreen: !screen.noAltScreen,
+		Title:     title,
+	})
+}
