@@ -76,7 +76,7 @@ course's layout: A_prev (m, n_H_prev, n_W_prev, n_C_prev), W (f, f, n_C_prev,
 n_C), b (1, 1, 1, n_C). With --out it writes Z.npy, dA_prev.npy, dW.npy and
 db.npy; without it, on a terminal, it opens the debugger on that layer.`,
 		Example: `  cnndbg conv --a-prev A_prev.npy --w W.npy --b b.npy --pad 1 --stride 2 --dz-from-z --out ref/`,
-		Args: noArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dZ == "" && !dzFromZ {
 				return badInputf("conv needs the incoming gradient: --dz dZ.npy, or --dz-from-z to use Z itself as the course notebook does")
