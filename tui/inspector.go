@@ -33,9 +33,8 @@ type inspector struct {
 	drilled bool
 	// term is the selected term. Keys typed before the explanation arrives
 	// move it freely; it is clamped when the terms are known.
-	term    int
-	termTop int
-	scroll  int
+	term   int
+	scroll int
 
 	width, height int
 }
@@ -51,7 +50,7 @@ func (in *inspector) SetElement(event, tensor int, index []int) {
 	in.event, in.tensor, in.index = event, tensor, append([]int(nil), index...)
 	in.result = nil
 	in.drilled = false
-	in.term, in.termTop, in.scroll = 0, 0, 0
+	in.term, in.scroll = 0, 0
 }
 
 // SetResult shows the explanation of the current element; results for
@@ -194,7 +193,7 @@ func (in inspector) document() (lines []string, focusStart, focusEnd int) {
 		wrap("also     " + strings.Join(others, ", "))
 	}
 	if p := in.tr.Producer(in.tensor); p != nil {
-		wrap(fmt.Sprintf("made by  %s (u)", eventLabel(p)))
+		wrap("made by  " + eventLabel(p))
 	} else {
 		wrap("made by  no event: an input of the step")
 	}
@@ -239,15 +238,15 @@ func (in inspector) termsSection(lines []string) ([]string, int, int) {
 		in.updateLines(&lines, x)
 	}
 
+	detail := in.termDetail()
 	focusStart := len(lines)
 	n := len(x.Terms)
-	rows := min(in.termRows(), n)
-	top := clamp(in.termTop, 0, max(n-rows, 0))
-	if in.term < top {
-		top = in.term
-	}
-	if in.term >= top+rows {
-		top = in.term - rows + 1
+	// The list takes what the pane has left for it, so the sum check and
+	// the selected term's detail stay on screen.
+	rows := min(clamp(in.height-len(lines)-5-len(detail), 3, 20), n)
+	top := 0
+	if in.term >= rows {
+		top = min(in.term-rows+1, n-rows)
 	}
 	header := fmt.Sprintf("terms %d, by |value|", n)
 	if rows < n {
@@ -255,7 +254,6 @@ func (in inspector) termsSection(lines []string) ([]string, int, int) {
 	}
 	add(st.Label.Render(header))
 	add(st.Label.Render(fmt.Sprintf("  %6s %10s %10s", "#", "term", "running Σ")))
-	focusEnd := len(lines)
 	for k := top; k < top+rows && k < n; k++ {
 		row := fmt.Sprintf("  %6d %s %s", k+1, formatShort(x.Terms[k].Value), formatShort(in.result.running[k]))
 		if extra := in.width - ansi.StringWidth(row) - 1; extra >= 12 {
@@ -264,12 +262,8 @@ func (in inspector) termsSection(lines []string) ([]string, int, int) {
 		row = fitLine(row, in.width)
 		if in.drilled && k == in.term {
 			row = st.Selected.Render("▶" + row[1:])
-			focusEnd = len(lines)
 		}
 		add(row)
-	}
-	if !in.drilled {
-		focusEnd = len(lines)
 	}
 
 	verdict := st.Agree.Render("agree ✓")
@@ -279,28 +273,35 @@ func (in inspector) termsSection(lines []string) ([]string, int, int) {
 	add("Σ terms  = " + formatValue(x.Sum))
 	add("recorded = " + formatValue(x.Recorded))
 	add(verdict + st.Label.Render(fmt.Sprintf(" (relative error %.2g)", x.RelErr())))
-	if in.drilled {
-		focusEnd = len(lines) - 1
-	}
-
-	if term, k, ok := in.SelectedTerm(); ok {
-		add("")
-		add(st.Value.Render(fmt.Sprintf("term %d", k+1)))
-		for _, op := range term.Operands {
-			wrap(fmt.Sprintf("  %s%s = %s", op.Tensor, indexString(op.Index), formatValue(op.Value)))
-		}
-		if term.Coef != 1 {
-			wrap("  coefficient " + formatValue(term.Coef))
-		}
-		wrap("  = " + formatValue(term.Value))
-		if term.Note != "" {
-			wrap("  " + term.Note)
-		}
-	}
+	add(detail...)
+	focusEnd := len(lines) - 1
 	for _, note := range x.Notes {
 		wrap("• " + note)
 	}
 	return lines, focusStart, focusEnd
+}
+
+// termDetail returns the lines that spell out the selected term: each
+// operand with its index and value, the coefficient, the product and the
+// note. It is empty unless the inspector is drilled into a known term.
+func (in inspector) termDetail() []string {
+	term, k, ok := in.SelectedTerm()
+	if !ok {
+		return nil
+	}
+	lines := []string{in.styles.Value.Render(fmt.Sprintf("term %d", k+1))}
+	wrap := func(s string) { lines = append(lines, wrapText(s, in.width)...) }
+	for _, op := range term.Operands {
+		wrap(fmt.Sprintf("  %s%s = %s", op.Tensor, indexString(op.Index), formatValue(op.Value)))
+	}
+	if term.Coef != 1 {
+		wrap("  coefficient " + formatValue(term.Coef))
+	}
+	wrap("  product = " + formatValue(term.Value))
+	if term.Note != "" {
+		wrap("  " + term.Note)
+	}
+	return lines
 }
 
 // updateLines shows an SGD update's element before and after the step, and
@@ -362,7 +363,8 @@ func (in inspector) provenanceSection(lines *[]string) {
 			name = in.tr.DisplayName(&in.tr.Events[l.Event], l.TensorID)
 			event = fmt.Sprintf("%2d", l.Event)
 		}
-		*lines = append(*lines, wrapText(fmt.Sprintf("%s%s %s%s = %s", mark, event, name, indexString(l.Index), formatValue(l.Value)), in.width)...)
+		*lines = append(*lines, fitLine(fmt.Sprintf("%s%s %s%s", mark, event, name, indexString(l.Index)), in.width),
+			"     = "+formatValue(l.Value))
 		for _, f := range wrapText(l.Formula, max(in.width-5, 10)) {
 			*lines = append(*lines, st.Dim.Render("     "+f))
 		}

@@ -46,7 +46,7 @@ type layout struct {
 func computeLayout(width, height int, focus pane, leftTab pane) layout {
 	top, h := 1, height-2
 	if width >= wideWidth && height >= wideHeight {
-		tw := clamp(width*27/100, 26, 44)
+		tw := clamp(width*30/100, 28, 56)
 		mw := clamp(width*33/100, 34, 60)
 		return layout{wide: true, boxes: [paneCount]rect{
 			timelinePane:  {0, top, tw, h},

@@ -588,7 +588,8 @@ func (m Model) paneTitle(p pane, l layout) string {
 	title := paneTitles[p]
 	switch {
 	case p == inspectorPane && m.inspector.drilled:
-		title += " · terms"
+		e := &m.tr.Events[m.inspector.event]
+		title += " · terms of " + m.tr.DisplayName(e, m.inspector.tensor) + indexString(m.inspector.index)
 	case !l.wide && p != inspectorPane:
 		other := timelinePane
 		if p == timelinePane {

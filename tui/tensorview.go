@@ -54,23 +54,16 @@ func newTensorView(tr *trace.Trace, keys TensorKeys, st Styles) tensorView {
 
 func (v *tensorView) SetSize(w, h int) { v.width, v.height = w, h }
 
-// SetEvent shows the tensors of event, keeping the selected tensor when the
-// new event also reads or writes it.
+// SetEvent shows the tensors of event with its first output selected.
 func (v *tensorView) SetEvent(event int) {
 	if event < 0 || event >= len(v.tr.Events) {
 		v.refs = nil
 		return
 	}
-	keep := v.Tensor()
 	e := &v.tr.Events[event]
 	v.event = event
 	v.refs = append(append([]trace.Ref(nil), e.Outputs...), e.Inputs...)
 	v.selected = 0
-	for i, r := range v.refs {
-		if r.Tensor == keep {
-			v.selected = i
-		}
-	}
 	v.term = nil
 }
 
@@ -301,13 +294,13 @@ func (v *tensorView) frame() (header []string, hm heatmap, footer []string, ok b
 	}
 	index := v.Index()
 	value := data[trace.Offset(t.Shape, index)]
-	footer = append(footer, wrapText(fmt.Sprintf("%s%s = %s", v.tr.DisplayName(e, id), indexString(index), formatValue(value)), v.width)...)
+	footer = append(footer, fitLine(v.tr.DisplayName(e, id)+indexString(index), v.width), "= "+v.styles.Value.Render(formatValue(value)))
 	return header, hm, footer, true
 }
 
 // mapHeight returns the lines left for the heatmap under a header of n lines.
 func (v tensorView) mapHeight(n int) int {
-	footer := 3
+	footer := 4 // window position, legend, element name, value
 	if id := v.Tensor(); id >= 0 && v.tr.Tensors[id].Stats.NonFinite() > 0 {
 		footer++
 	}
@@ -330,8 +323,8 @@ func (v tensorView) lines() []string {
 	win := hm.window(v.styles, v.width, v.mapHeight(len(header)))
 	lines := append(header, hm.render(v.styles, win)...)
 	if win.rowsShown < hm.rows || win.colsShown < hm.cols {
-		lines = append(lines, v.styles.Label.Render(fmt.Sprintf("rows %d–%d of %d, cols %d–%d of %d",
-			win.row0, win.row0+win.rowsShown-1, hm.rows, win.col0, win.col0+win.colsShown-1, hm.cols)))
+		lines = append(lines, fitLine(v.styles.Label.Render(fmt.Sprintf("rows %d–%d/%d cols %d–%d/%d",
+			win.row0, win.row0+win.rowsShown-1, hm.rows, win.col0, win.col0+win.colsShown-1, hm.cols)), v.width))
 	}
 	return append(lines, footer...)
 }
@@ -360,14 +353,22 @@ func (v tensorView) tabs() []string {
 	return append(lines, line)
 }
 
+// selectorLine shows the slice's position along the selector axes, such as
+// "sample 3/64 [ ]  channel 0/6 { }", leaving out the key hints when the
+// line would not fit.
 func (v tensorView) selectorLine(plan slicePlan, shape []int, cur *cursorState) string {
-	var parts []string
+	var parts, hinted []string
 	keys := []string{"[ ]", "{ }"}
 	for k, axis := range plan.selectorAxes {
 		if shape[axis] <= 1 {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %d/%d %s", plan.selectorNames[k], cur.selectors[k], shape[axis], v.styles.Label.Render(keys[k])))
+		part := fmt.Sprintf("%s %d/%d", plan.selectorNames[k], cur.selectors[k], shape[axis])
+		parts = append(parts, part)
+		hinted = append(hinted, part+" "+v.styles.Label.Render(keys[k]))
+	}
+	if line := strings.Join(hinted, "  "); ansi.StringWidth(line) <= v.width {
+		return line
 	}
 	return strings.Join(parts, "  ")
 }
@@ -412,7 +413,7 @@ func planSlice(role string, shape []int) slicePlan {
 	case 2:
 		return slicePlan{rowAxis: 0, colAxis: 1}
 	case 3:
-		return slicePlan{rowAxis: 1, colAxis: 2, selectorAxes: []int{0}, selectorNames: []string{"sample i"}}
+		return slicePlan{rowAxis: 1, colAxis: 2, selectorAxes: []int{0}, selectorNames: []string{"sample"}}
 	case 4:
 		if isWeightRole(role) {
 			return slicePlan{rowAxis: 0, colAxis: 1, selectorAxes: []int{2, 3}, selectorNames: []string{"c'", "c"}}
@@ -420,7 +421,7 @@ func planSlice(role string, shape []int) slicePlan {
 		if shape[1] == 1 && shape[2] == 1 {
 			return slicePlan{rowAxis: 0, colAxis: 3, selectorAxes: []int{1, 2}, selectorNames: []string{"h", "w"}}
 		}
-		return slicePlan{rowAxis: 1, colAxis: 2, selectorAxes: []int{0, 3}, selectorNames: []string{"sample i", "channel c"}}
+		return slicePlan{rowAxis: 1, colAxis: 2, selectorAxes: []int{0, 3}, selectorNames: []string{"sample", "channel"}}
 	}
 	// NOTE: tensors of rank 5 and more show only their last two axes, with
 	// the leading axes fixed at 0; no layer of this project writes them.

@@ -39,14 +39,10 @@ func (v tensorView) termLines() []string {
 		blocks = append(blocks, v.operandBlock(e, op))
 	}
 	lines = append(lines, arrangeBlocks(blocks, v.width)...)
-
-	for _, op := range v.term.term.Operands {
-		lines = append(lines, wrapText(fmt.Sprintf("%s%s = %s", op.Tensor, indexString(op.Index), formatValue(op.Value)), v.width)...)
-	}
 	if v.term.term.Coef != 1 {
 		lines = append(lines, wrapText("coefficient "+formatValue(v.term.term.Coef), v.width)...)
 	}
-	lines = append(lines, wrapText("product "+formatValue(v.term.term.Value), v.width)...)
+	lines = append(lines, wrapText("product = "+formatValue(v.term.term.Value), v.width)...)
 	if v.term.term.Note != "" {
 		lines = append(lines, wrapText(v.term.term.Note, v.width)...)
 	}
@@ -119,11 +115,9 @@ func (v tensorView) operandBlock(e *trace.Event, op net.Operand) []string {
 	}
 	rows, cols := plan.size(t.Shape)
 
-	caption := op.Tensor
 	r0, c0, n := row-operandNeighborhood/2, col-operandNeighborhood/2, operandNeighborhood
 	if wr, wc, f, ok := v.convWindow(e, role); ok {
 		r0, c0, n = wr, wc, f
-		caption = fmt.Sprintf("%s window %d..%d × %d..%d", op.Tensor, wr, wr+f-1, wc, wc+f-1)
 	}
 	r1, c1 := min(r0+n, rows), min(c0+n, cols)
 	r0, c0 = max(r0, 0), max(c0, 0)
@@ -141,7 +135,7 @@ func (v tensorView) operandBlock(e *trace.Event, op net.Operand) []string {
 		cellWidth = 1
 	}
 	win := heatmapWindow{rowsShown: hm.rows, colsShown: hm.cols, rowsPerLine: 1, cellWidth: cellWidth}
-	lines := []string{v.styles.Label.Render(caption)}
+	lines := []string{v.styles.Value.Render(role), v.styles.Label.Render(sliceString(op.Index, plan, r0, r1, c0, c1))}
 	return append(lines, hm.render(v.styles, win)...)
 }
 
@@ -172,4 +166,20 @@ func (v tensorView) convWindow(e *trace.Event, role string) (row0, col0, f int, 
 		return 0, 0, 0, false
 	}
 	return at[1]*stride - pad, at[2]*stride - pad, w.Shape[0], true
+}
+
+// sliceString writes the window [r0, r1) × [c0, c1) of the slice holding
+// index in numpy's notation, such as "[54,7:12,7:12,0]".
+func sliceString(index []int, plan slicePlan, r0, r1, c0, c1 int) string {
+	parts := make([]string, len(index))
+	for i, d := range index {
+		parts[i] = fmt.Sprint(d)
+	}
+	if plan.rowAxis >= 0 {
+		parts[plan.rowAxis] = fmt.Sprintf("%d:%d", r0, r1)
+	}
+	if plan.colAxis >= 0 {
+		parts[plan.colAxis] = fmt.Sprintf("%d:%d", c0, c1)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }

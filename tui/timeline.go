@@ -171,10 +171,11 @@ func phaseAbbrev(p trace.Phase) string {
 	return p.String()
 }
 
-// shortKind shortens the one layer kind whose name does not fit a column.
+// shortKind shortens the one layer kind whose name does not fit a column;
+// the header names the current event's kind in full.
 func shortKind(kind string) string {
 	if kind == "softmax_cross_entropy" {
-		return "softmax+CE"
+		return "softmax"
 	}
 	return kind
 }
@@ -229,8 +230,10 @@ func eventMatches(tr *trace.Trace, e *trace.Event, query string) bool {
 	}
 	for _, refs := range [][]trace.Ref{e.Outputs, e.Inputs} {
 		for _, r := range refs {
-			names := append([]string{tr.DisplayName(e, r.Tensor), tr.Tensors[r.Tensor].Name}, tr.Tensors[r.Tensor].Aliases...)
-			for _, name := range names {
+			// The names this event uses and the canonical name, but not the
+			// aliases other events use: relu2.A is pool2.A_prev to pool2,
+			// yet a search for pool2 should not stop at relu2.
+			for _, name := range []string{tr.DisplayName(e, r.Tensor), tr.Tensors[r.Tensor].Name} {
 				if strings.Contains(strings.ToLower(name), query) {
 					return true
 				}
