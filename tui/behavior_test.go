@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -275,5 +276,51 @@ func TestSummary(t *testing.T) {
 	}
 	if lines := strings.Count(out, "\n"); lines != 4+21+1 {
 		t.Errorf("summary has %d lines, want 26:\n%s", lines, out)
+	}
+}
+
+// specialTrace records one ReLU forward event over values that include NaN
+// and both infinities.
+func specialTrace() *trace.Trace {
+	rec := trace.NewRecorder([]byte(`{"layers": [{"name": "relu1", "type": "relu"}]}`))
+	z := []float64{1, math.NaN(), -2, math.Inf(1), 0.5, math.Inf(-1), 3, 0, -1}
+	a := make([]float64, len(z))
+	for i, v := range z {
+		a[i] = math.Max(v, 0)
+		if math.IsNaN(v) {
+			a[i] = v
+		}
+	}
+	id := rec.Input("input.Z", []int{1, 3, 3, 1}, z)
+	b := rec.Begin("relu1", "relu", trace.Forward)
+	b.Read("Z", id)
+	b.Write("A", "", []int{1, 3, 3, 1}, a)
+	b.Done()
+	return rec.Trace()
+}
+
+func TestNonFiniteGlyphs(t *testing.T) {
+	for _, noColor := range []bool{false, true} {
+		d := newDriver(t, specialTrace(), Options{NoColor: noColor}, 100, 30)
+		d.requireContains("relu1.A", "N NaN  ▲ +Inf  ▼ −Inf", "▲")
+		requireFrame(t, d.m.View().Content, 100, 30)
+		d.press("tab")
+		d.requireContains("relu1.Z", "N NaN  ▲ +Inf  ▼ −Inf", "▲", "▼")
+		requireFrame(t, d.m.View().Content, 100, 30)
+	}
+}
+
+func TestEmptyTrace(t *testing.T) {
+	tr := trace.NewRecorder(nil).Trace()
+	d := newDriver(t, tr, Options{}, 100, 30)
+	d.press("n", "tab", "u", "enter", "j", "esc", "w", "?", "?", ":", "3", "enter", "/", "x", "enter")
+	d.requireContains("the trace has no events")
+	requireFrame(t, d.m.View().Content, 100, 30)
+	var b strings.Builder
+	if err := Summary(&b, tr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "events 0") {
+		t.Errorf("summary of an empty trace:\n%s", b.String())
 	}
 }

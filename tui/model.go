@@ -615,6 +615,10 @@ func (m Model) header() string {
 			right += fmt.Sprintf(" · loss %.6g", v)
 		}
 	}
+	// The event matters more than the title: drop the title first.
+	if lipgloss.Width(left)+2+lipgloss.Width(right) > m.width {
+		left = "cnndbg"
+	}
 	gap := m.width - lipgloss.Width(left) - lipgloss.Width(right)
 	if gap < 2 {
 		return m.styles.Header.Render(fitLine(left+"  "+right, m.width))
