@@ -60,6 +60,7 @@ network on 64 real MNIST test digits.`,
 		newExportCommand(stdout, stderr),
 		newConvCommand(stdout, stderr),
 		newPoolCommand(stdout, stderr),
+		newGradcheckCommand(stdout, stderr),
 	)
 	return root
 }
