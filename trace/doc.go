@@ -6,4 +6,10 @@
 // the producer of any tensor is a lookup (Tensor.Producer), not a guess. The
 // package knows nothing about layer math: explaining a value is the job of
 // the package that computed it.
+//
+// Write saves a trace as a zip file that numpy.load reads as an .npz: one
+// uncompressed .npy member per tensor and a manifest.json with the model,
+// the events and the tensors. Open reads only the zip directory and the
+// manifest, and reads a tensor's values on its first Trace.Data call.
+// docs/trace-format.md describes the format for other tools.
 package trace
