@@ -260,6 +260,8 @@ func explainConvBackward(tr *trace.Trace, e *trace.Event, role string, idx []int
 func explainConvDW(e *trace.Event, g convGeometry, aPrev, dZ recorded, idx []int) *Explanation {
 	p, q, cp, c := idx[0], idx[1], idx[2], idx[3]
 	x := &Explanation{Formula: "dW[p,q,c',c] = Σ_{i,h,w} A_prev_pad[i, h·s+p, w·s+q, c'] · dZ[i,h,w,c]"}
+	x.Terms = make([]Term, 0, g.m*g.nH*g.nW)
+	var s slab
 	skipped := 0
 	for i := 0; i < g.m; i++ {
 		for h := 0; h < g.nH; h++ {
@@ -270,7 +272,7 @@ func explainConvDW(e *trace.Event, g convGeometry, aPrev, dZ recorded, idx []int
 					skipped++
 					continue
 				}
-				x.Terms = append(x.Terms, product(1, operand(e, aPrev, i, row, col, cp), operand(e, dZ, i, h, wo, c)))
+				x.Terms = append(x.Terms, s.product2(1, s.operand(aPrev, i, row, col, cp), s.operand(dZ, i, h, wo, c)))
 			}
 		}
 	}
@@ -299,6 +301,7 @@ func explainConvDB(e *trace.Event, g convGeometry, dZ recorded, idx []int) *Expl
 func explainConvDAPrev(e *trace.Event, g convGeometry, w, dZ recorded, idx []int) *Explanation {
 	i, r, k, cp := idx[0], idx[1], idx[2], idx[3]
 	x := &Explanation{Formula: "dA_prev[i,r,k,c'] = Σ_{h,w,c : window (h,w) covers (r,k)} W[r+pad−h·s, k+pad−w·s, c', c] · dZ[i,h,w,c]"}
+	var s slab
 	for h := 0; h < g.nH; h++ {
 		p := r + g.pad - h*g.stride
 		if p < 0 || p >= g.f {
@@ -310,7 +313,7 @@ func explainConvDAPrev(e *trace.Event, g convGeometry, w, dZ recorded, idx []int
 				continue
 			}
 			for c := 0; c < g.nC; c++ {
-				x.Terms = append(x.Terms, product(1, operand(e, w, p, q, cp, c), operand(e, dZ, i, h, wo, c)))
+				x.Terms = append(x.Terms, s.product2(1, s.operand(w, p, q, cp, c), s.operand(dZ, i, h, wo, c)))
 			}
 		}
 	}

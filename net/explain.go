@@ -1,9 +1,10 @@
 package net
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -93,7 +94,7 @@ func Explain(tr *trace.Trace, id int, index []int) (*Explanation, error) {
 	if fn == nil {
 		return nil, fmt.Errorf("no explanation for %s %s events", e.Kind, e.Phase)
 	}
-	x, err := fn(tr, e, e.RoleOf(id), index)
+	x, err := callExplainer(fn, tr, e, e.RoleOf(id), index)
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +108,26 @@ func Explain(tr *trace.Trace, id int, index []int) (*Explanation, error) {
 	return x, nil
 }
 
+// callExplainer runs fn and turns a panic into an error. The trace reader
+// checks a file's IDs, shapes and links, but not that the tensors of an event
+// have the shapes its layer kind implies; a crafted trace can break that, and
+// the explain code then indexes out of range. A user gets an error, not a crash.
+func callExplainer(fn explainer, tr *trace.Trace, e *trace.Event, role string, index []int) (x *Explanation, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			x, err = nil, fmt.Errorf("event %d (%s %s %s) has tensors whose shapes do not fit a %s layer (%v): the trace is inconsistent, record it again",
+				e.Index, e.Layer, e.Kind, e.Phase, e.Kind, r)
+		}
+	}()
+	return fn(tr, e, role, index)
+}
+
 // finish sorts the terms by decreasing magnitude and sums them with
 // Neumaier's compensated summation, so the sum carries no rounding error of
 // its own beyond one unit in the last place, whatever the order.
 func (x *Explanation) finish() {
-	sort.SliceStable(x.Terms, func(i, j int) bool {
-		return math.Abs(x.Terms[i].Value) > math.Abs(x.Terms[j].Value)
+	slices.SortStableFunc(x.Terms, func(a, b Term) int {
+		return cmp.Compare(math.Abs(b.Value), math.Abs(a.Value))
 	})
 	values := make([]float64, len(x.Terms))
 	for i, term := range x.Terms {
@@ -136,19 +151,51 @@ func compensatedSum(values []float64) float64 {
 	return sum + carry
 }
 
-// recorded is a trace tensor with its values loaded.
+// recorded is a trace tensor with its values loaded and the name the
+// explained event uses for it.
 type recorded struct {
 	*trace.Tensor
 	Data []float64
+	name string
 }
 
 // operand reads the element at index of tensor t as the event names it.
 func operand(e *trace.Event, t recorded, index ...int) Operand {
 	return Operand{
-		Tensor: e.Layer + "." + e.RoleOf(t.ID),
+		Tensor: t.name,
 		Index:  index,
 		Value:  t.Data[trace.Offset(t.Shape, index)],
 	}
+}
+
+// slab hands out the index and operand storage of many terms from a few
+// large allocations, so explaining an element with 50,000 terms does not
+// allocate three times per term.
+type slab struct {
+	ints []int
+	ops  []Operand
+}
+
+// operand is the package-level operand with the index copied into the slab.
+func (s *slab) operand(t recorded, index ...int) Operand {
+	if len(s.ints) < len(index) {
+		s.ints = make([]int, max(4096, len(index)))
+	}
+	stored := s.ints[:len(index):len(index)]
+	s.ints = s.ints[len(index):]
+	copy(stored, index)
+	return Operand{Tensor: t.name, Index: stored, Value: t.Data[trace.Offset(t.Shape, stored)]}
+}
+
+// product2 builds the term coef · a · b with its operands in the slab.
+func (s *slab) product2(coef float64, a, b Operand) Term {
+	if len(s.ops) < 2 {
+		s.ops = make([]Operand, 2048)
+	}
+	ops := s.ops[:2:2]
+	s.ops = s.ops[2:]
+	ops[0], ops[1] = a, b
+	return Term{Coef: coef, Operands: ops, Value: coef * a.Value * b.Value}
 }
 
 // product builds the term coef · Π operands.
@@ -176,7 +223,7 @@ func eventTensors(tr *trace.Trace, e *trace.Event, inputs ...string) ([]recorded
 		if err != nil {
 			return nil, err
 		}
-		ts[i] = recorded{Tensor: t, Data: data}
+		ts[i] = recorded{Tensor: t, Data: data, name: e.Layer + "." + e.RoleOf(t.ID)}
 	}
 	return ts, nil
 }
