@@ -7,8 +7,8 @@
 // inspector shows the chosen element: its value, the events that wrote and
 // read it, the terms that sum to it with a running sum and a check against
 // the recorded value, and its provenance chain. At 100×30 and wider the
-// panes sit side by side; from 80×24 the timeline and the tensor view share
-// the left column as tabs; smaller windows get a message asking for more room.
+// panes sit side by side. From 80×24 the timeline and the tensor view share
+// the left column as tabs. Smaller windows get a message asking for more room.
 //
 // The package computes none of the numbers it shows: values come from the
 // trace, and terms and provenance from net.Explain and net.Provenance,

@@ -35,8 +35,8 @@ func example(t testing.TB) *trace.Trace {
 }
 
 // driver feeds messages to a Model the way a tea.Program does, but runs
-// every returned command synchronously and feeds its message back, so a
-// test sees the screen after all background work has finished.
+// every returned command synchronously and feeds its message back. A test
+// therefore reads the screen after all background work has finished.
 type driver struct {
 	t     testing.TB
 	m     Model

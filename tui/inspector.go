@@ -322,10 +322,11 @@ func (in inspector) updateLines(lines *[]string, x *net.Explanation) {
 		return
 	}
 	st := in.styles
+	role := func(op *net.Operand) string { return op.Tensor[strings.LastIndex(op.Tensor, ".")+1:] }
 	*lines = append(*lines,
-		st.Label.Render("before   ")+formatValue(before.Value),
-		st.Label.Render("gradient ")+formatValue(grad.Value),
-		st.Label.Render("after    ")+formatValue(x.Recorded),
+		st.Label.Render(fmt.Sprintf("before %-6s", role(before)))+formatValue(before.Value),
+		st.Label.Render(fmt.Sprintf("grad   %-6s", role(grad)))+formatValue(grad.Value),
+		st.Label.Render(fmt.Sprintf("after  %-6s", x.Tensor[strings.LastIndex(x.Tensor, ".")+1:]))+formatValue(x.Recorded),
 	)
 }
 

@@ -35,9 +35,9 @@ func (r rect) contains(x, y int) bool {
 }
 
 // layout places the panes between the header line and the footer line. At
-// wideWidth×wideHeight and above the three panes sit side by side; below,
-// the timeline and the tensor view share the left column as tabs and the
-// focused one of them is shown.
+// wideWidth×wideHeight and above, the three panes sit side by side. Below
+// that, the timeline and the tensor view share the left column as tabs, and
+// the column shows whichever of them had the focus last.
 type layout struct {
 	wide  bool
 	boxes [paneCount]rect

@@ -60,9 +60,9 @@ type Model struct {
 	explaining bool
 	pending    *explainKey
 	pendingIdx []int
-	// deferredUp is set when u needs an explanation still computing; u is
-	// carried out when it arrives.
-	deferredUp bool
+	// deferredUps counts the u presses that wait for an explanation still
+	// computing. Each arrival carries out one of them.
+	deferredUps int
 }
 
 // New returns the screen for trace tr, on its first event.
@@ -265,7 +265,7 @@ func (m Model) selectEvent(event int) (Model, tea.Cmd) {
 	event = clamp(event, 0, len(m.tr.Events)-1)
 	m.timeline.Select(event)
 	m.tensors.SetEvent(event)
-	m.deferredUp = false
+	m.deferredUps = 0
 	return m.handle(m.tensors.Chosen())
 }
 
@@ -309,8 +309,8 @@ func (m Model) handleExplained(r *explained) (tea.Model, tea.Cmd) {
 			cmd = m.requestExplain(k.tensor, index)
 		}
 	}
-	if m.deferredUp && !m.inspector.Computing() {
-		m.deferredUp = false
+	if m.deferredUps > 0 && !m.inspector.Computing() {
+		m.deferredUps--
 		var upCmd tea.Cmd
 		m, upCmd = m.up()
 		cmd = tea.Batch(cmd, upCmd)
@@ -332,18 +332,18 @@ func (m *Model) syncTerm() {
 	})
 }
 
-// up carries out the u key: with a term selected it goes to the event
-// that wrote the term's gradient operand (or its first operand that an
-// event wrote); on an input of the current event it goes to the event that
-// wrote it; on an output it follows the provenance chain one event towards
-// the loss.
+// up carries out the u key. With a term selected, it goes to the event that
+// wrote the term's gradient operand, or else its first operand that an
+// event wrote. On an input of the current event, it goes to the event that
+// wrote the input. On an output, it follows the provenance chain one event
+// back.
 func (m Model) up() (Model, tea.Cmd) {
 	if m.inspector.tensor < 0 {
 		return m, nil
 	}
 	if m.inspector.drilled {
 		if m.inspector.Computing() {
-			m.deferredUp = true
+			m.deferredUps++
 			return m, nil
 		}
 		if term, _, ok := m.inspector.SelectedTerm(); ok {
@@ -360,7 +360,7 @@ func (m Model) up() (Model, tea.Cmd) {
 	case p != m.timeline.current:
 		return m.jump(p, id, index)
 	case m.inspector.Computing():
-		m.deferredUp = true
+		m.deferredUps++
 		return m, nil
 	}
 
@@ -639,46 +639,55 @@ func (m Model) footer() string {
 }
 
 // helpOverlay lists every key of the KeyMap, one group per pane, in as
-// many columns as fit.
+// many columns of helpColumnWidth cells as fit.
 func (m Model) helpOverlay() []string {
-	groups := m.keys.FullHelp()
+	inner := m.width - 2
+	columns := m.helpColumns(max(inner/helpColumnWidth, 1), m.height-4)
+	lines := joinColumns(columns...)
+	lines = append(lines, wrapText("u goes up one event: from a selected term to the event that wrote its gradient operand, "+
+		"from an input to the event that wrote it, from an output one event back along its provenance.", inner)...)
+
+	scroll := clamp(m.helpScroll, 0, max(len(lines)-(m.height-4), 0))
+	return drawBox(m.styles, "Keys · ? or esc closes", lines[scroll:], m.width, m.height-2, true)
+}
+
+const helpColumnWidth = 40
+
+// helpColumns renders the FullHelp groups and fills up to count columns of
+// at most height lines in order, each padded to the same size.
+func (m Model) helpColumns(count, height int) [][]string {
 	var blocks [][]string
-	for i, g := range groups {
+	for i, group := range m.keys.FullHelp() {
 		block := []string{m.styles.HelpGroup.Render(helpGroupTitles[i])}
-		for _, b := range g {
+		for _, b := range group {
 			block = append(block, m.styles.HelpKey.Render(fmt.Sprintf("%-10s", b.Help().Key))+" "+m.styles.HelpDesc.Render(b.Help().Desc))
 		}
 		blocks = append(blocks, append(block, ""))
 	}
-	inner := m.width - 2
-	colWidth := 40
-	columns := max(inner/colWidth, 1)
-	h := m.height - 4
-	var cols [][]string
-	var col []string
+
+	var columns [][]string
+	var column []string
 	for _, b := range blocks {
-		if len(col) > 0 && len(col)+len(b) > h && len(cols)+1 < columns {
-			cols = append(cols, col)
-			col = nil
+		if len(column) > 0 && len(column)+len(b) > height && len(columns)+1 < count {
+			columns = append(columns, column)
+			column = nil
 		}
-		col = append(col, b...)
+		column = append(column, b...)
 	}
-	cols = append(cols, col)
-	height := 0
-	for _, c := range cols {
-		height = max(height, len(c))
+	columns = append(columns, column)
+
+	tallest := 0
+	for _, c := range columns {
+		tallest = max(tallest, len(c))
 	}
-	w := inner / len(cols)
-	for i := range cols {
-		for len(cols[i]) < height {
-			cols[i] = append(cols[i], "")
+	width := (m.width - 2) / len(columns)
+	for i := range columns {
+		for len(columns[i]) < tallest {
+			columns[i] = append(columns[i], "")
 		}
-		for j := range cols[i] {
-			cols[i][j] = fitLine(cols[i][j], w)
+		for j := range columns[i] {
+			columns[i][j] = fitLine(columns[i][j], width)
 		}
 	}
-	lines := joinColumns(cols...)
-	lines = append(lines, wrapText("u goes up one event: from a selected term to the event that wrote its gradient operand, from an input to the event that wrote it, from an output along the path to the loss.", inner)...)
-	scroll := clamp(m.helpScroll, 0, max(len(lines)-(m.height-4), 0))
-	return drawBox(m.styles, "Keys · ? or esc closes", lines[scroll:], m.width, m.height-2, true)
+	return columns
 }

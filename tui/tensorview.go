@@ -19,9 +19,9 @@ type elementChosenMsg struct {
 	index         []int
 }
 
-// cursorState is where the tensor view stands in one tensor: the values of
-// the selector axes and the element cursor in the 2-D slice. It is kept per
-// tensor, so returning to a tensor returns to the same element.
+// cursorState is the tensor view's position in one tensor: the values of
+// the selector axes and the element cursor in the 2-D slice. The view keeps
+// one per tensor, so returning to a tensor returns to the same element.
 type cursorState struct {
 	selectors []int
 	row, col  int
@@ -392,8 +392,8 @@ func indexString(index []int) string {
 	return "[" + strings.Join(parts, ",") + "]"
 }
 
-// slicePlan says how a tensor is cut into 2-D slices: which axis runs down
-// the rows and which across the columns (-1 for none), and which axes the
+// slicePlan is the cutting of a tensor into 2-D slices: the axis down the
+// rows and the axis across the columns (-1 for none), and the axes the
 // [ ] and { } keys step through.
 type slicePlan struct {
 	rowAxis, colAxis int
