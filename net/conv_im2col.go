@@ -10,27 +10,33 @@ import (
 )
 
 // The fast conv kernels lower each convolution to matrix products. im2col
-// copies every window of A_prev_pad into one row of a matrix col with
-// R = m·n_H·n_W rows and K = f·f·n_C_prev columns,
+// copies every window of A_prev_pad into one column of a matrix colᵀ with
+// K = f·f·n_C_prev rows and R = m·n_H·n_W columns,
 //
-//	col[(i,h,w), (p,q,c')] = A_prev_pad[i, h·s+p, w·s+q, c'],
+//	colᵀ[(p,q,c'), (i,h,w)] = A_prev_pad[i, h·s+p, w·s+q, c'],
 //
 // so that, with W read as a K×n_C matrix and Z and dZ as R×n_C matrices (both
 // are their row-major NHWC layouts), the conv is
 //
-//	Z    = col · W + b
-//	dW   = colᵀ · dZ
-//	dcol = dZ · Wᵀ
+//	Zᵀ    = Wᵀ · colᵀ  (then Z = (Zᵀ)ᵀ + b)
+//	dWᵀ   = dZᵀ · col
+//	dcolᵀ = W · dZᵀ
 //
-// and col2im adds each row of dcol back into the window it came from, which
-// gives dA_prev. Products are taken by gonum's Dgemm.
+// and col2im adds each column of dcolᵀ back into the window it came from,
+// which gives dA_prev. Products are taken by gonum's Dgemm.
+//
+// The transposed layout puts R, the long dimension, where Dgemm's inner loops
+// run: gonum's kernels are AXPYs along the columns of the result and dot
+// products along the shared dimension, so R×n_C results with n_C = 6 spend
+// their time in loops of length 6. On the built-in example's conv1 the three
+// products run 2 to 4 times faster as n_C×R and K×R (docs/benchmarks.md).
 
 // maxColElements bounds the im2col buffer to 2²² float64 values (32 MiB).
 // Larger batches are processed in chunks of whole samples, so memory does
 // not grow with the batch. It is a variable so tests can force chunking.
 var maxColElements = 1 << 22
 
-// colWidth returns K = f·f·n_C_prev, the number of columns of col.
+// colWidth returns K = f·f·n_C_prev, the length of one window.
 func (g convGeometry) colWidth() int { return g.f * g.f * g.nCPrev }
 
 // maxChunkSamples caps the samples of one chunk, so a batch of 64 splits
@@ -49,9 +55,27 @@ func (g convGeometry) chunkSamples() int {
 }
 
 // colIsInput reports whether col equals A_prev itself, which is the case for
-// a 1×1 filter with stride 1 and no padding. The kernels then skip the copy.
+// a 1×1 filter with stride 1 and no padding. The kernels then skip im2col
+// and take the products on A_prev in its own R×K layout.
 func (g convGeometry) colIsInput() bool {
 	return g.f == 1 && g.stride == 1 && g.pad == 0
+}
+
+// allFinite reports whether every value of every slice is finite. Gonum's
+// Dgemm skips the terms whose left operand is zero, so 0·Inf never becomes
+// NaN there. The kernels fall back to the element loops for operands that
+// hold Inf or NaN, which multiply every term as the explanations do.
+func allFinite(slices ...[]float64) bool {
+	for _, x := range slices {
+		sum := 0.0
+		for _, v := range x {
+			sum += v * 0
+		}
+		if sum != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // general returns data as a rows×cols row-major blas64 matrix.
@@ -59,107 +83,124 @@ func general(rows, cols int, data []float64) blas64.General {
 	return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: data[:rows*cols]}
 }
 
-// windowColumns returns the range [qLo, qHi) of filter columns q for which
-// column w·s+q−pad of the window at output column w lies inside A_prev.
-func (g convGeometry) windowColumns(w int) (qLo, qHi int) {
-	left := w*g.stride - g.pad
-	return max(0, -left), min(g.f, g.nWPrev-left)
+// outputColumns returns the range [lo, hi) of output columns w whose input
+// column w·s+q−pad lies inside A_prev, for filter column q. The range is
+// empty (lo ≥ hi) when the filter column only ever meets the padding.
+func (g convGeometry) outputColumns(q int) (lo, hi int) {
+	if d := g.pad - q; d > 0 {
+		lo = (d + g.stride - 1) / g.stride
+	}
+	if d := g.nWPrev - 1 + g.pad - q; d >= 0 {
+		hi = min(g.nW, d/g.stride+1)
+	}
+	return lo, hi
 }
 
-// im2col fills col with the windows of samples i0 ≤ i < i0+samples of aPrev.
-// Entries that fall on the padding are set to zero, so col may be reused.
-func im2col(g convGeometry, aPrev []float64, i0, samples int, col []float64) {
-	rowLen := g.f * g.nCPrev
-	k := g.colWidth()
-	r := 0
-	for i := i0; i < i0+samples; i++ {
-		for h := 0; h < g.nH; h++ {
-			for w := 0; w < g.nW; w++ {
-				dst := col[r*k : (r+1)*k]
-				r++
-				qLo, qHi := g.windowColumns(w)
-				left := w*g.stride - g.pad
-				for p := 0; p < g.f; p++ {
-					seg := dst[p*rowLen : (p+1)*rowLen]
-					row := h*g.stride + p - g.pad
-					if row < 0 || row >= g.nHPrev || qLo >= qHi {
+// im2col fills colᵀ (K rows of R = samples·n_H·n_W values) with the windows
+// of samples i0 ≤ i < i0+samples of aPrev. Entries that fall on the padding
+// are set to zero, so colT may be reused.
+func im2col(g convGeometry, aPrev []float64, i0, samples int, colT []float64) {
+	rows := samples * g.nH * g.nW
+	step := g.stride * g.nCPrev
+	for p := 0; p < g.f; p++ {
+		for q := 0; q < g.f; q++ {
+			lo, hi := g.outputColumns(q)
+			for cp := 0; cp < g.nCPrev; cp++ {
+				dst := colT[((p*g.f+q)*g.nCPrev+cp)*rows:][:rows]
+				for r, ih := 0, 0; ih < samples*g.nH; r, ih = r+g.nW, ih+1 {
+					seg := dst[r : r+g.nW]
+					row := (ih%g.nH)*g.stride + p - g.pad
+					if row < 0 || row >= g.nHPrev || lo >= hi {
 						clear(seg)
 						continue
 					}
-					clear(seg[:qLo*g.nCPrev])
-					clear(seg[qHi*g.nCPrev:])
+					clear(seg[:lo])
+					clear(seg[hi:])
 
-					// Window columns qLo..qHi−1 are contiguous in both A_prev and col.
-					src := ((i*g.nHPrev+row)*g.nWPrev + left + qLo) * g.nCPrev
-					copy(seg[qLo*g.nCPrev:qHi*g.nCPrev], aPrev[src:])
+					i := i0 + ih/g.nH
+					at := ((i*g.nHPrev+row)*g.nWPrev+lo*g.stride+q-g.pad)*g.nCPrev + cp
+					for w := lo; w < hi; w++ {
+						seg[w] = aPrev[at]
+						at += step
+					}
 				}
 			}
 		}
 	}
 }
 
-// col2im adds each row of dcol back into the window of dAPrev it was copied
-// from, for samples i0 ≤ i < i0+samples. Entries on the padding are dropped.
-func col2im(g convGeometry, dcol []float64, i0, samples int, dAPrev []float64) {
-	rowLen := g.f * g.nCPrev
-	k := g.colWidth()
-	r := 0
-	for i := i0; i < i0+samples; i++ {
-		for h := 0; h < g.nH; h++ {
-			for w := 0; w < g.nW; w++ {
-				src := dcol[r*k : (r+1)*k]
-				r++
-				qLo, qHi := g.windowColumns(w)
-				left := w*g.stride - g.pad
-				for p := 0; p < g.f; p++ {
-					row := h*g.stride + p - g.pad
-					if row < 0 || row >= g.nHPrev || qLo >= qHi {
+// col2im adds each column of dcolᵀ back into the window of dAPrev it was
+// copied from, for samples i0 ≤ i < i0+samples. Entries on the padding are
+// dropped.
+func col2im(g convGeometry, dcolT []float64, i0, samples int, dAPrev []float64) {
+	rows := samples * g.nH * g.nW
+	step := g.stride * g.nCPrev
+	for p := 0; p < g.f; p++ {
+		for q := 0; q < g.f; q++ {
+			lo, hi := g.outputColumns(q)
+			if lo >= hi {
+				continue
+			}
+			for cp := 0; cp < g.nCPrev; cp++ {
+				src := dcolT[((p*g.f+q)*g.nCPrev+cp)*rows:][:rows]
+				for r, ih := 0, 0; ih < samples*g.nH; r, ih = r+g.nW, ih+1 {
+					row := (ih%g.nH)*g.stride + p - g.pad
+					if row < 0 || row >= g.nHPrev {
 						continue
 					}
-					seg := src[p*rowLen+qLo*g.nCPrev : p*rowLen+qHi*g.nCPrev]
-					dst := dAPrev[((i*g.nHPrev+row)*g.nWPrev+left+qLo)*g.nCPrev:]
-					for j, v := range seg {
-						dst[j] += v
+					i := i0 + ih/g.nH
+					at := ((i*g.nHPrev+row)*g.nWPrev+lo*g.stride+q-g.pad)*g.nCPrev + cp
+					for _, v := range src[r+lo : r+hi] {
+						dAPrev[at] += v
+						at += step
 					}
 				}
 			}
 		}
 	}
-}
-
-// colChunk returns the col matrix of samples i0 ≤ i < i0+samples: the
-// samples' part of aPrev when col is nil (see colIsInput), else col filled
-// by im2col.
-func (g convGeometry) colChunk(aPrev, col []float64, i0, samples int) []float64 {
-	if col == nil {
-		perSample := g.nH * g.nW * g.colWidth()
-		return aPrev[i0*perSample : (i0+samples)*perSample]
-	}
-	im2col(g, aPrev, i0, samples, col)
-	return col
 }
 
 // convForwardIm2col computes Z = col · W + b into z. It panics with a "net: "
 // message if a slice does not fit g.
 func convForwardIm2col(g convGeometry, aPrev, w, b, z []float64) {
 	g.checkSlices(aPrev, w, z)
+	if !allFinite(aPrev, w, b) {
+		convForwardLoops(g, aPrev, w, b, z)
+		return
+	}
 	k := g.colWidth()
 	perSample := g.nH * g.nW
 	chunk, chunks, workers := g.chunking()
-	cols := make([][]float64, workers)
 	wMat := general(k, g.nC, w)
 
-	runChunks(chunks, workers, func(worker, u int) {
+	runChunks(chunks, workers, func(u int) {
 		i0 := u * chunk
 		samples := min(chunk, g.m-i0)
 		rows := samples * perSample
 		zChunk := z[i0*perSample*g.nC : (i0+samples)*perSample*g.nC]
-		for r := 0; r < rows; r++ {
-			copy(zChunk[r*g.nC:(r+1)*g.nC], b)
+		if g.colIsInput() {
+			for r := 0; r < rows; r++ {
+				copy(zChunk[r*g.nC:(r+1)*g.nC], b)
+			}
+			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, k, aPrev[i0*perSample*k:]), wMat, 1, general(rows, g.nC, zChunk))
+			return
 		}
 
-		a := g.colChunk(aPrev, g.workerBuffer(cols, worker, chunk), i0, samples)
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, k, a), wMat, 1, general(rows, g.nC, zChunk))
+		colT := getScratch(k * rows)
+		zT := getScratch(g.nC * rows)
+		im2col(g, aPrev, i0, samples, *colT)
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, wMat, general(k, rows, *colT), 0, general(g.nC, rows, *zT))
+
+		// Z[r,c] = Zᵀ[c,r] + b[c].
+		for c, bias := range b {
+			at := c
+			for _, v := range (*zT)[c*rows : (c+1)*rows] {
+				zChunk[at] = v + bias
+				at += g.nC
+			}
+		}
+		putScratch(colT)
+		putScratch(zT)
 	})
 }
 
@@ -169,11 +210,13 @@ func convForwardIm2col(g convGeometry, aPrev, w, b, z []float64) {
 func convBackwardIm2col(g convGeometry, aPrev, w, dZ, dAPrev, dW, db []float64) {
 	g.checkSlices(aPrev, w, dZ)
 	g.checkSlices(dAPrev, dW, dZ)
+	if !allFinite(aPrev, w, dZ) {
+		convBackwardLoops(g, aPrev, w, dZ, dAPrev, dW, db)
+		return
+	}
 	k := g.colWidth()
 	perSample := g.nH * g.nW
 	chunk, chunks, workers := g.chunking()
-	cols := make([][]float64, workers)
-	dcols := make([][]float64, workers)
 	wMat := general(k, g.nC, w)
 
 	// db[c] = Σ_{i,h,w} dZ[i,h,w,c].
@@ -183,33 +226,59 @@ func convBackwardIm2col(g convGeometry, aPrev, w, dZ, dAPrev, dW, db []float64) 
 		}
 	}
 
-	// Each chunk u writes its own partial dW, and the partials are added in
+	// Each chunk u writes its own partial dWᵀ, and the partials are added in
 	// chunk order below, so dW does not depend on which worker ran which chunk.
-	partials := make([]float64, chunks*k*g.nC)
-	runChunks(chunks, workers, func(worker, u int) {
+	partials := getScratch(chunks * k * g.nC)
+	defer putScratch(partials)
+	runChunks(chunks, workers, func(u int) {
 		i0 := u * chunk
 		samples := min(chunk, g.m-i0)
 		rows := samples * perSample
-		dZMat := general(rows, g.nC, dZ[i0*perSample*g.nC:])
-
-		// dW_u = colᵀ · dZ over the chunk's rows.
-		a := g.colChunk(aPrev, g.workerBuffer(cols, worker, chunk), i0, samples)
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(rows, k, a), dZMat, 0, general(k, g.nC, partials[u*k*g.nC:]))
-
-		// dcol = dZ · Wᵀ, then dA_prev += col2im(dcol). For a 1×1 filter with
-		// stride 1 and no padding, dcol is dA_prev itself.
+		partial := general(g.nC, k, (*partials)[u*k*g.nC:])
 		if g.colIsInput() {
+			aMat := general(rows, k, aPrev[i0*perSample*k:])
+			dZMat := general(rows, g.nC, dZ[i0*perSample*g.nC:])
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1, dZMat, aMat, 0, partial)
 			blas64.Gemm(blas.NoTrans, blas.Trans, 1, dZMat, wMat, 0, general(rows, k, dAPrev[i0*perSample*k:]))
 			return
 		}
-		dcol := g.workerBuffer(dcols, worker, chunk)
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, dZMat, wMat, 0, general(rows, k, dcol))
-		col2im(g, dcol, i0, samples, dAPrev)
+
+		// dZᵀ[c,r] = dZ[r,c] over the chunk's rows.
+		dZT := getScratch(g.nC * rows)
+		dZChunk := dZ[i0*perSample*g.nC : (i0+samples)*perSample*g.nC]
+		for c := 0; c < g.nC; c++ {
+			at := c
+			dst := (*dZT)[c*rows : (c+1)*rows]
+			for r := range dst {
+				dst[r] = dZChunk[at]
+				at += g.nC
+			}
+		}
+		dZTMat := general(g.nC, rows, *dZT)
+
+		// dWᵀ_u = dZᵀ · col over the chunk's rows.
+		colT := getScratch(k * rows)
+		im2col(g, aPrev, i0, samples, *colT)
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1, dZTMat, general(k, rows, *colT), 0, partial)
+
+		// dcolᵀ = W · dZᵀ, then dA_prev += col2im(dcolᵀ). colT is free again
+		// and has the size of dcolᵀ.
+		dcolT := colT
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, wMat, dZTMat, 0, general(k, rows, *dcolT))
+		col2im(g, *dcolT, i0, samples, dAPrev)
+		putScratch(dcolT)
+		putScratch(dZT)
 	})
 
+	// dW[j,c] = Σ_u dWᵀ_u[c,j], in chunk order.
 	for u := 0; u < chunks; u++ {
-		for j, v := range partials[u*k*g.nC : (u+1)*k*g.nC] {
-			dW[j] += v
+		partial := (*partials)[u*k*g.nC : (u+1)*k*g.nC]
+		for c := 0; c < g.nC; c++ {
+			at := c
+			for _, v := range partial[c*k : (c+1)*k] {
+				dW[at] += v
+				at += g.nC
+			}
 		}
 	}
 }
@@ -222,38 +291,26 @@ func (g convGeometry) chunking() (chunk, chunks, workers int) {
 	return chunk, chunks, max(1, min(runtime.GOMAXPROCS(0), chunks))
 }
 
-// workerBuffer returns the im2col-sized buffer of worker, allocating it on
-// first use, or nil when col is A_prev itself and no buffer is needed.
-func (g convGeometry) workerBuffer(buffers [][]float64, worker, chunk int) []float64 {
-	if g.colIsInput() {
-		return nil
-	}
-	if buffers[worker] == nil {
-		buffers[worker] = make([]float64, chunk*g.nH*g.nW*g.colWidth())
-	}
-	return buffers[worker]
-}
-
-// runChunks calls work(worker, u) once for every chunk u in [0, chunks), on
-// workers goroutines that take chunks in turn. With one worker it runs the
-// chunks in order on the calling goroutine.
-func runChunks(chunks, workers int, work func(worker, u int)) {
+// runChunks calls work(u) once for every chunk u in [0, chunks), on workers
+// goroutines that take chunks in turn. With one worker it runs the chunks in
+// order on the calling goroutine.
+func runChunks(chunks, workers int, work func(u int)) {
 	if workers <= 1 {
 		for u := 0; u < chunks; u++ {
-			work(0, u)
+			work(u)
 		}
 		return
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for worker := 0; worker < workers; worker++ {
+	for range workers {
 		wg.Go(func() {
 			for {
 				u := int(next.Add(1)) - 1
 				if u >= chunks {
 					return
 				}
-				work(worker, u)
+				work(u)
 			}
 		})
 	}
@@ -267,3 +324,22 @@ func (g convGeometry) checkSlices(a, w, z []float64) {
 		panic("net: conv: tensor sizes do not fit the layer geometry")
 	}
 }
+
+// scratchPool keeps float64 buffers for values that no caller sees (colᵀ,
+// Zᵀ, dZᵀ, partial gradients), so repeated steps reuse them instead of
+// allocating new ones. A buffer handed to a Tensor must never come from here:
+// recorded tensors must stay unchanged after the step that made them.
+var scratchPool sync.Pool
+
+// getScratch returns a buffer of n values with undefined contents.
+func getScratch(n int) *[]float64 {
+	if buf, ok := scratchPool.Get().(*[]float64); ok && cap(*buf) >= n {
+		*buf = (*buf)[:n]
+		return buf
+	}
+	buf := make([]float64, n)
+	return &buf
+}
+
+// putScratch returns buf to the pool. The caller must not use it after.
+func putScratch(buf *[]float64) { scratchPool.Put(buf) }

@@ -3,6 +3,9 @@ package net
 import (
 	"fmt"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+
 	"github.com/cnndbg/cnndbg/trace"
 )
 
@@ -54,10 +57,52 @@ func (l *Dense) OutShape(in []int) ([]int, error) {
 	return []int{l.nOut}, nil
 }
 
-// Forward computes Z[i,j] = Σ_k A_prev[i,k] · W[k,j] + b[j].
+// Forward computes Z[i,j] = Σ_k A_prev[i,k] · W[k,j] + b[j] as one Dgemm.
 func (l *Dense) Forward(aPrev *Tensor) *Tensor {
 	m, nIn := aPrev.dims2()
+	l.checkInputs(nIn)
 	z := NewTensor(m, l.nOut)
+	if !allFinite(aPrev.Data, l.W.Data, l.B.Data) {
+		l.forwardLoops(aPrev, z)
+		return z
+	}
+	for i := 0; i < m; i++ {
+		copy(z.Data[i*l.nOut:(i+1)*l.nOut], l.B.Data)
+	}
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(m, nIn, aPrev.Data), general(nIn, l.nOut, l.W.Data), 1, general(m, l.nOut, z.Data))
+	return z
+}
+
+// Backward computes, each product as one Dgemm,
+//
+//	dA_prev[i,k] = Σ_j dZ[i,j] · W[k,j]
+//	dW[k,j]      = Σ_i A_prev[i,k] · dZ[i,j]
+//	db[j]        = Σ_i dZ[i,j]
+func (l *Dense) Backward(aPrev, _, dZ *Tensor) (*Tensor, []*Tensor) {
+	m, nIn := aPrev.dims2()
+	l.checkInputs(nIn)
+	dAPrev := NewTensor(m, nIn)
+	dW := NewTensor(nIn, l.nOut)
+	db := NewTensor(1, l.nOut)
+	if !allFinite(aPrev.Data, l.W.Data, dZ.Data) {
+		l.backwardLoops(aPrev, dZ, dAPrev, dW, db)
+		return dAPrev, []*Tensor{dW, db}
+	}
+	dZMat := general(m, l.nOut, dZ.Data)
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, dZMat, general(nIn, l.nOut, l.W.Data), 0, general(m, nIn, dAPrev.Data))
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(m, nIn, aPrev.Data), dZMat, 0, general(nIn, l.nOut, dW.Data))
+	for i := 0; i < m; i++ {
+		for j, v := range dZ.Data[i*l.nOut : (i+1)*l.nOut] {
+			db.Data[j] += v
+		}
+	}
+	return dAPrev, []*Tensor{dW, db}
+}
+
+// forwardLoops computes Forward element by element, for operands with Inf
+// or NaN (see allFinite).
+func (l *Dense) forwardLoops(aPrev, z *Tensor) {
+	m, nIn := aPrev.dims2()
 	for i := 0; i < m; i++ {
 		for j := 0; j < l.nOut; j++ {
 			sum := 0.0
@@ -67,19 +112,12 @@ func (l *Dense) Forward(aPrev *Tensor) *Tensor {
 			z.Data[i*l.nOut+j] = sum + l.B.Data[j]
 		}
 	}
-	return z
 }
 
-// Backward computes
-//
-//	dA_prev[i,k] = Σ_j dZ[i,j] · W[k,j]
-//	dW[k,j]      = Σ_i A_prev[i,k] · dZ[i,j]
-//	db[j]        = Σ_i dZ[i,j]
-func (l *Dense) Backward(aPrev, _, dZ *Tensor) (*Tensor, []*Tensor) {
+// backwardLoops computes Backward element by element into zeroed dAPrev,
+// dW and db, for operands with Inf or NaN.
+func (l *Dense) backwardLoops(aPrev, dZ, dAPrev, dW, db *Tensor) {
 	m, nIn := aPrev.dims2()
-	dAPrev := NewTensor(m, nIn)
-	dW := NewTensor(nIn, l.nOut)
-	db := NewTensor(1, l.nOut)
 	for i := 0; i < m; i++ {
 		for j := 0; j < l.nOut; j++ {
 			dz := dZ.Data[i*l.nOut+j]
@@ -90,7 +128,13 @@ func (l *Dense) Backward(aPrev, _, dZ *Tensor) (*Tensor, []*Tensor) {
 			}
 		}
 	}
-	return dAPrev, []*Tensor{dW, db}
+}
+
+// checkInputs panics unless an input row has the n_in values W expects.
+func (l *Dense) checkInputs(nIn int) {
+	if nIn != l.nIn {
+		panic(fmt.Sprintf("net: dense %s: input has %d values per sample, W expects %d", l.name, nIn, l.nIn))
+	}
 }
 
 func init() {

@@ -22,15 +22,17 @@ func (l *Flatten) OutShape(in []int) ([]int, error) {
 	return []int{trace.Size(in)}, nil
 }
 
-// Forward copies A_prev into an (m, n) tensor; the order of values is unchanged.
+// Forward returns A_prev as an (m, n) tensor over the same data, since the
+// order of values is unchanged. The two tensors share their values, which is
+// safe because no layer or recorder changes a tensor after making it.
 func (l *Flatten) Forward(aPrev *Tensor) *Tensor {
 	m := aPrev.Shape[0]
-	return FromData(append([]float64(nil), aPrev.Data...), m, len(aPrev.Data)/max(m, 1))
+	return FromData(aPrev.Data, m, len(aPrev.Data)/max(m, 1))
 }
 
-// Backward reshapes dA back to the shape of A_prev.
+// Backward returns dA reshaped to the shape of A_prev, over the same data.
 func (l *Flatten) Backward(aPrev, _, dA *Tensor) (*Tensor, []*Tensor) {
-	return FromData(append([]float64(nil), dA.Data...), aPrev.Shape...), nil
+	return FromData(dA.Data, aPrev.Shape...), nil
 }
 
 func init() {

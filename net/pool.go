@@ -3,6 +3,7 @@ package net
 import (
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -120,33 +121,94 @@ func (g poolGeometry) windowMax(aPrev []float64, i, h, w, c int) (float64, []int
 }
 
 // Forward computes A[i,h,w,c] = max or mean of the window
-// A_prev[i, h·s : h·s+f, w·s : w·s+f, c].
+// A_prev[i, h·s : h·s+f, w·s : w·s+f, c]. A NaN in a window is its maximum,
+// as in windowMax.
 func (l *Pool) Forward(aPrev *Tensor) *Tensor {
 	g := newPoolGeometry(aPrev.Shape, l.F, l.Stride)
 	a := NewTensor(g.m, g.nH, g.nW, g.nC)
-	area := float64(g.f * g.f)
-	out := 0
-	for i := 0; i < g.m; i++ {
+	g.forSamples(func(from, to int) {
+		g.eachWindow(from, to, func(i, h, w, out int) {
+			if l.Max {
+				g.windowMaxRow(aPrev.Data, i, h, w, a.Data[out:out+g.nC], nil)
+			} else {
+				g.windowMeanRow(aPrev.Data, i, h, w, a.Data[out:out+g.nC])
+			}
+		})
+	})
+	return a
+}
+
+// forSamples calls fn(from, to) on chunks of at most 8 samples that cover
+// the batch, shared among the CPUs when the input is large enough to pay for
+// the goroutines. Windows never cross samples, so chunks may write their own
+// samples of an output or gradient without locks.
+func (g poolGeometry) forSamples(fn func(from, to int)) {
+	const samplesPerChunk = 8
+	chunks := (g.m + samplesPerChunk - 1) / samplesPerChunk
+	workers := 1
+	if g.m*g.nHPrev*g.nWPrev*g.nC >= 1<<16 {
+		workers = max(1, min(runtime.GOMAXPROCS(0), chunks))
+	}
+	runChunks(chunks, workers, func(u int) {
+		fn(u*samplesPerChunk, min(g.m, (u+1)*samplesPerChunk))
+	})
+}
+
+// eachWindow calls fn(i, h, w, out) for every window position of samples
+// from ≤ i < to, where out is the offset of A[i,h,w,0].
+func (g poolGeometry) eachWindow(from, to int, fn func(i, h, w, out int)) {
+	for i := from; i < to; i++ {
 		for h := 0; h < g.nH; h++ {
 			for w := 0; w < g.nW; w++ {
-				for c := 0; c < g.nC; c++ {
-					if l.Max {
-						a.Data[out], _ = g.windowMax(aPrev.Data, i, h, w, c)
-					} else {
-						sum := 0.0
-						for p := 0; p < g.f; p++ {
-							for q := 0; q < g.f; q++ {
-								sum += aPrev.Data[g.at(i, h*g.stride+p, w*g.stride+q, c)]
-							}
-						}
-						a.Data[out] = sum / area
+				fn(i, h, w, ((i*g.nH+h)*g.nW+w)*g.nC)
+			}
+		}
+	}
+}
+
+// windowMaxRow sets best[c] to the maximum of window (h,w) of sample i for
+// every channel c, by the rule of windowMax, and first[c] (unless first is
+// nil) to the offset in A_prev of the first element that equals it.
+func (g poolGeometry) windowMaxRow(aPrev []float64, i, h, w int, best []float64, first []int) {
+	for p := 0; p < g.f; p++ {
+		for q := 0; q < g.f; q++ {
+			k := g.at(i, h*g.stride+p, w*g.stride+q, 0)
+			src := aPrev[k : k+g.nC]
+			if p == 0 && q == 0 {
+				copy(best, src)
+				for c := range first {
+					first[c] = k + c
+				}
+				continue
+			}
+			for c, v := range src {
+				if b := best[c]; b == b && (v != v || v > b) {
+					best[c] = v
+					if first != nil {
+						first[c] = k + c
 					}
-					out++
 				}
 			}
 		}
 	}
-	return a
+}
+
+// windowMeanRow sets mean[c] to the mean of window (h,w) of sample i for
+// every channel c.
+func (g poolGeometry) windowMeanRow(aPrev []float64, i, h, w int, mean []float64) {
+	clear(mean)
+	for p := 0; p < g.f; p++ {
+		for q := 0; q < g.f; q++ {
+			k := g.at(i, h*g.stride+p, w*g.stride+q, 0)
+			for c, v := range aPrev[k : k+g.nC] {
+				mean[c] += v
+			}
+		}
+	}
+	area := float64(g.f * g.f)
+	for c := range mean {
+		mean[c] /= area
+	}
 }
 
 // Backward routes each window's gradient dA[i,h,w,c] back to A_prev: for max
@@ -155,40 +217,79 @@ func (l *Pool) Forward(aPrev *Tensor) *Tensor {
 func (l *Pool) Backward(aPrev, _, dA *Tensor) (*Tensor, []*Tensor) {
 	g := newPoolGeometry(aPrev.Shape, l.F, l.Stride)
 	dAPrev := NewTensor(aPrev.Shape...)
-	area := float64(g.f * g.f)
-	in := 0
-	for i := 0; i < g.m; i++ {
-		for h := 0; h < g.nH; h++ {
-			for w := 0; w < g.nW; w++ {
-				for c := 0; c < g.nC; c++ {
-					grad := dA.Data[in]
-					in++
-					if !l.Max {
-						for p := 0; p < g.f; p++ {
-							for q := 0; q < g.f; q++ {
-								dAPrev.Data[g.at(i, h*g.stride+p, w*g.stride+q, c)] += grad / area
-							}
+	if !l.Max {
+		area := float64(g.f * g.f)
+		g.forSamples(func(from, to int) {
+			g.eachWindow(from, to, func(i, h, w, out int) {
+				grad := dA.Data[out : out+g.nC]
+				for p := 0; p < g.f; p++ {
+					for q := 0; q < g.f; q++ {
+						k := g.at(i, h*g.stride+p, w*g.stride+q, 0)
+						dst := dAPrev.Data[k : k+g.nC]
+						for c, v := range grad {
+							dst[c] += v / area
 						}
-						continue
 					}
-					_, at := g.windowMax(aPrev.Data, i, h, w, c)
-					switch l.Ties {
-					case TiesAll:
-						for _, k := range at {
-							dAPrev.Data[k] += grad
-						}
-					case TiesSplit:
-						for _, k := range at {
-							dAPrev.Data[k] += grad / float64(len(at))
-						}
-					default:
-						dAPrev.Data[at[0]] += grad
-					}
+				}
+			})
+		})
+		return dAPrev, nil
+	}
+
+	g.forSamples(func(from, to int) {
+		rows := &maxRows{best: make([]float64, g.nC), first: make([]int, g.nC)}
+		g.eachWindow(from, to, func(i, h, w, out int) {
+			grad := dA.Data[out : out+g.nC]
+			g.windowMaxRow(aPrev.Data, i, h, w, rows.best, rows.first)
+			switch l.Ties {
+			case TiesAll, TiesSplit:
+				g.routeTies(aPrev.Data, dAPrev.Data, l.Ties, i, h, w, rows, grad)
+			default:
+				for c, k := range rows.first {
+					dAPrev.Data[k] += grad[c]
+				}
+			}
+		})
+	})
+	return dAPrev, nil
+}
+
+// maxRows are the per-channel maxima of one window and the offsets of their
+// first occurrences.
+type maxRows struct {
+	best  []float64
+	first []int
+}
+
+// routeTies adds the gradient of window (h,w) of sample i to every element
+// that equals the window's maximum (TiesAll), or shares it equally among
+// them (TiesSplit). A NaN maximum has one element: the first NaN.
+func (g poolGeometry) routeTies(aPrev, dAPrev []float64, ties Ties, i, h, w int, rows *maxRows, grad []float64) {
+	for c, b := range rows.best {
+		if b != b {
+			dAPrev[rows.first[c]] += grad[c]
+			continue
+		}
+		tied := 0
+		for p := 0; p < g.f; p++ {
+			for q := 0; q < g.f; q++ {
+				if aPrev[g.at(i, h*g.stride+p, w*g.stride+q, c)] == b {
+					tied++
+				}
+			}
+		}
+		share := grad[c]
+		if ties == TiesSplit {
+			share /= float64(tied)
+		}
+		for p := 0; p < g.f; p++ {
+			for q := 0; q < g.f; q++ {
+				if k := g.at(i, h*g.stride+p, w*g.stride+q, c); aPrev[k] == b {
+					dAPrev[k] += share
 				}
 			}
 		}
 	}
-	return dAPrev, nil
 }
 
 func init() {
