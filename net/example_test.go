@@ -43,3 +43,31 @@ func TestExampleStepRecordsEveryEvent(t *testing.T) {
 		t.Errorf("rel err %g", x1.RelErr())
 	}
 }
+
+// TestExampleWeightsAccuracy runs the forward pass of the built-in network
+// over the 10,000 MNIST test images, without recording.
+func TestExampleWeightsAccuracy(t *testing.T) {
+	x, labels := loadMNISTOrSkip(t, "test", 0, -1)
+	acc, err := Accuracy(ExampleNetwork(), x, labels, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("test accuracy %.2f%% on %d images", 100*acc, len(labels))
+	if acc < 0.98 {
+		t.Errorf("test accuracy %.2f%%, want ≥ 98%%: regenerate the weights with go run ./net/internal/mkweights", 100*acc)
+	}
+}
+
+func TestExampleBatchHasAMistake(t *testing.T) {
+	x, labels, err := ExampleBatch(ExampleBatchSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := Accuracy(ExampleNetwork(), x, labels, ExampleBatchSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc == 1 {
+		t.Error("the built-in network classifies every embedded digit correctly: regenerate them with go run ./net/internal/mkexample")
+	}
+}

