@@ -233,7 +233,7 @@ func LoadMNIST(dir, set string, from, to int, want []int, resize bool) (*Tensor,
 // excluded, as in Python slices), returning from and to. The file's size is
 // checked when it is read.
 func ParseIndexRange(s string) (from, to int, err error) {
-	invalid := fmt.Errorf("index %q: not an index or a range: give N or FROM:TO with 0 ≤ FROM < TO, e.g. 7 or 0:64", s)
+	invalid := fmt.Errorf("%q is not an index or a range: give N or FROM:TO with 0 ≤ FROM < TO, e.g. 7 or 0:64", s)
 	first, last, isRange := strings.Cut(strings.TrimSpace(s), ":")
 	if from, err = strconv.Atoi(strings.TrimSpace(first)); err != nil || from < 0 {
 		return 0, 0, invalid
