@@ -15,19 +15,27 @@ import (
 // Every flag is optional: the defaults give the built-in example.
 type stepFlags struct {
 	model, weights, input, labels string
+	mnist, set, index             string
 	lr                            float64
 	seed                          uint64
 	resize                        bool
+	// seedGiven is set when --seed is on the command line, which makes the
+	// built-in model start from seeded weights instead of its trained ones.
+	seedGiven func() bool
 }
 
 func (f *stepFlags) register(cmd *cobra.Command) {
+	f.seedGiven = func() bool { return cmd.Flags().Changed("seed") }
 	cmd.Flags().StringVar(&f.model, "model", "", "model spec `FILE` (JSON); default: the built-in LeNet-style model")
 	cmd.Flags().StringVar(&f.weights, "weights", "", "weights `FILE` (.npz with keys <layer>.W and <layer>.b); missing weights are drawn from --seed")
 	cmd.Flags().StringVar(&f.input, "input", "", "input `FILE`: .npy of shape (m, n_H, n_W[, n_C]), or a PNG or PGM image; default: the built-in 64 MNIST digits")
 	cmd.Flags().StringVar(&f.labels, "labels", "", "class labels: a .npy `FILE` of shape (m,) or a comma-separated list such as 7 or 7,2,1")
+	cmd.Flags().StringVar(&f.mnist, "mnist", "", "read the batch and its labels from the MNIST IDX files in `DIR` (train-images-idx3-ubyte[.gz], t10k-…), instead of --input and --labels")
+	cmd.Flags().StringVar(&f.set, "set", "", "MNIST set that --index reads: test (10,000 digits) or train (60,000); default test")
+	cmd.Flags().StringVar(&f.index, "index", "", "MNIST digits to take: one index N or a range FROM:TO, TO excluded, e.g. 7 or 0:64; default 0:64")
 	cmd.Flags().Float64Var(&f.lr, "lr", net.ExampleLR, "learning rate of the SGD update")
-	cmd.Flags().Uint64Var(&f.seed, "seed", net.ExampleSeed, "seed for the weights that --weights does not give")
-	cmd.Flags().BoolVar(&f.resize, "resize", false, "resize an input image to the model's input size instead of rejecting it")
+	cmd.Flags().Uint64Var(&f.seed, "seed", net.ExampleSeed, "seed for the weights that --weights does not give; without --seed and --weights the built-in model has trained weights")
+	cmd.Flags().BoolVar(&f.resize, "resize", false, "resize input images to the model's input size instead of rejecting them")
 }
 
 // step is a network with a batch, ready to run.
@@ -40,26 +48,21 @@ type step struct {
 
 // load builds the network and batch the flags describe.
 func (f *stepFlags) load() (*step, error) {
-	spec := net.ExampleSpec()
-	if f.model != "" {
-		var err error
-		if spec, err = net.LoadSpec(f.model); err != nil {
-			return nil, badInput(fmt.Errorf("--model: %w", err))
-		}
+	if err := f.checkSources(); err != nil {
+		return nil, err
 	}
-	n, err := net.NewNetwork(spec, f.seed)
+	n, err := loadNetwork(f.model, f.weights, f.seed, f.seedGiven())
 	if err != nil {
-		return nil, badInput(err)
-	}
-	if f.weights != "" {
-		if err := net.LoadWeights(n, f.weights); err != nil {
-			return nil, badInput(fmt.Errorf("--weights: %w", err))
-		}
+		return nil, err
 	}
 	s := &step{net: n, lr: f.lr}
 	switch {
+	case f.mnist != "":
+		if s.x, s.labels, err = f.loadMNIST(n); err != nil {
+			return nil, err
+		}
 	case f.input == "" && f.model != "":
-		return nil, badInputf("--model %s needs --input and --labels: the built-in digits fit only the built-in model", f.model)
+		return nil, badInputf("--model %s needs --input and --labels, or --mnist DIR: the built-in digits fit only the built-in model", f.model)
 	case f.input == "":
 		if f.labels != "" {
 			return nil, badInputf("--labels needs --input: the built-in digits come with their own labels")
@@ -85,6 +88,79 @@ func (f *stepFlags) load() (*step, error) {
 		return nil, badInputf("--lr %v: the learning rate must be a number ≥ 0", f.lr)
 	}
 	return s, nil
+}
+
+// checkSources rejects flags that name two sources for the batch, and MNIST
+// flags without --mnist.
+func (f *stepFlags) checkSources() error {
+	switch {
+	case f.mnist != "" && f.input != "":
+		return badInputf("--mnist and --input both give the batch: pass only one")
+	case f.mnist != "" && f.labels != "":
+		return badInputf("--labels conflicts with --mnist: the labels come from the MNIST label file, so drop --labels")
+	case f.mnist == "" && f.index != "":
+		return badInputf("--index %s needs --mnist DIR: it picks digits from the MNIST files", f.index)
+	case f.mnist == "" && f.set != "":
+		return badInputf("--set %s needs --mnist DIR: it picks the MNIST file that --index reads", f.set)
+	}
+	return nil
+}
+
+// loadMNIST reads the digits --index picks from the --set of --mnist.
+func (f *stepFlags) loadMNIST(n *net.Network) (*net.Tensor, []int, error) {
+	set, err := mnistSet(f.set)
+	if err != nil {
+		return nil, nil, err
+	}
+	from, to := 0, net.ExampleBatchSize
+	if f.index != "" {
+		if from, to, err = net.ParseIndexRange(f.index); err != nil {
+			return nil, nil, badInput(fmt.Errorf("--index: %w", err))
+		}
+	}
+	x, labels, err := net.LoadMNIST(f.mnist, set, from, to, n.InputShape(), f.resize)
+	if err != nil {
+		return nil, nil, badInput(fmt.Errorf("--mnist: %w", err))
+	}
+	return x, labels, nil
+}
+
+// mnistSet checks the --set value, where "" means the test set.
+func mnistSet(set string) (string, error) {
+	switch set {
+	case "", "test":
+		return "test", nil
+	case "train":
+		return "train", nil
+	}
+	return "", badInputf("--set %q: unknown MNIST set: use test or train", set)
+}
+
+// loadNetwork builds the network of the model spec file (the built-in model
+// if model is ""), with weights from the .npz file if given and the rest
+// drawn from seed. The built-in model gets its trained weights unless a
+// weights file or a seed is given.
+func loadNetwork(model, weights string, seed uint64, seedGiven bool) (*net.Network, error) {
+	if model == "" && weights == "" && !seedGiven {
+		return net.ExampleNetwork(), nil
+	}
+	spec := net.ExampleSpec()
+	if model != "" {
+		var err error
+		if spec, err = net.LoadSpec(model); err != nil {
+			return nil, badInput(fmt.Errorf("--model: %w", err))
+		}
+	}
+	n, err := net.NewNetwork(spec, seed)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if weights != "" {
+		if err := net.LoadWeights(n, weights); err != nil {
+			return nil, badInput(fmt.Errorf("--weights: %w", err))
+		}
+	}
+	return n, nil
 }
 
 // record runs the step with a recorder and returns the trace.
