@@ -60,6 +60,8 @@ network on 64 real MNIST test digits.`,
 		newExportCommand(stdout, stderr),
 		newConvCommand(stdout, stderr),
 		newPoolCommand(stdout, stderr),
+		newCompareCommand(stdout, stderr),
+		newTrainCommand(stdout, stderr),
 		newGradcheckCommand(stdout, stderr),
 	)
 	return root
