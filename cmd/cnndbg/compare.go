@@ -1,0 +1,360 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cnndbg/cnndbg/net"
+)
+
+func newCompareCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "compare (conv | pool) ...",
+		Short: "Check your conv or pool arrays against the reference and explain the first wrong element",
+		Long: `compare runs one conv or pool layer on your inputs, as 'cnndbg conv' and
+'cnndbg pool' do, and checks the arrays your own code produced against the
+result. For each array it prints whether the shape and the values match
+(within 1e-8, absolutely or relative to the correct value), the largest
+error, how many elements are wrong, and the correct value of the first wrong
+element term by term. It also runs the common mistakes (= instead of +=, the
+padding removed from the wrong side, dW not summed over the batch, ...) and
+says when your array equals one of them.
+
+Exit status: 0 when every array matches, 1 when one does not, 2 for bad input.`,
+		Example: `  cnndbg compare conv --a-prev A_prev.npy --w W.npy --b b.npy --pad 1 --stride 2 --dz dZ.npy \
+      --given-dA-prev mine/dA_prev.npy --given-dW mine/dW.npy --given-db mine/db.npy
+  cnndbg compare pool --a-prev A_prev.npy --size 2 --stride 2 --mode max --da dA.npy \
+      --given-dA-prev mine/dA_prev.npy`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return badInputf("compare needs a layer: 'cnndbg compare conv ...' or 'cnndbg compare pool ...' (see 'cnndbg compare --help')")
+		},
+	}
+	cmd.AddCommand(newCompareConvCommand(stdout), newComparePoolCommand(stdout))
+	return cmd
+}
+
+// givenArray is a flag that names one of the learner's arrays.
+type givenArray struct {
+	name string // the course's name: Z, A, dA_prev, dW, db
+	flag string
+	path string
+}
+
+// registerGiven adds a --given-X flag for each named array.
+func registerGiven(cmd *cobra.Command, names ...string) []*givenArray {
+	var given []*givenArray
+	for _, name := range names {
+		g := &givenArray{name: name, flag: "given-" + strings.ReplaceAll(name, "_", "-")}
+		cmd.Flags().StringVar(&g.path, g.flag, "", fmt.Sprintf("your %s `FILE` (.npy), as your code computed it", name))
+		given = append(given, g)
+	}
+	return given
+}
+
+// readGiven reads the learner's arrays, keyed by the course's names. It
+// rejects a command line that gives none.
+func readGiven(cmd *cobra.Command, given []*givenArray) (map[string]*net.Tensor, error) {
+	arrays := map[string]*net.Tensor{}
+	var flags []string
+	for _, g := range given {
+		flags = append(flags, "--"+g.flag)
+		if g.path == "" {
+			continue
+		}
+		t, err := readArray(g.flag, g.path)
+		if err != nil {
+			return nil, err
+		}
+		arrays[g.name] = t
+	}
+	if len(arrays) == 0 {
+		return nil, badInputf("%s needs at least one of your arrays to check: %s", cmd.CommandPath(), strings.Join(flags, ", "))
+	}
+	return arrays, nil
+}
+
+func newCompareConvCommand(stdout io.Writer) *cobra.Command {
+	var aPrev, w, b, dZ string
+	var pad, stride, top int
+	var dzFromZ bool
+	cmd := &cobra.Command{
+		Use:   "conv --a-prev A.npy --w W.npy --b b.npy --pad P --stride S (--dz dZ.npy | --dz-from-z) --given-dW MINE.npy ...",
+		Short: "Check your conv_forward and conv_backward arrays",
+		Long: `compare conv runs one conv layer forward and backward on A_prev, W, b and
+dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
+--given-dA-prev, --given-dW and --given-db against the result.`,
+		Example: `  cnndbg compare conv --a-prev A_prev.npy --w W.npy --b b.npy --pad 1 --stride 2 --dz-from-z \
+      --given-dW mine/dW.npy --given-db mine/db.npy`,
+		Args: noArgs,
+	}
+	given := registerGiven(cmd, "Z", "dA_prev", "dW", "db")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if dZ == "" && !dzFromZ {
+			return badInputf("compare conv needs the incoming gradient your conv_backward used: --dz dZ.npy, or --dz-from-z if it was Z itself, as in the course notebook")
+		}
+		if dZ != "" && dzFromZ {
+			return badInputf("--dz and --dz-from-z both give the incoming gradient: pass only one")
+		}
+		if stride < 1 || pad < 0 {
+			return badInputf("--stride %d --pad %d: the stride must be ≥ 1 and the padding ≥ 0", stride, pad)
+		}
+		if top < 1 {
+			return badInputf("--top %d: show at least 1 term", top)
+		}
+		mine, err := readGiven(cmd, given)
+		if err != nil {
+			return err
+		}
+		inputs, err := readArrays([][2]string{{"a-prev", aPrev}, {"w", w}, {"b", b}})
+		if err != nil {
+			return err
+		}
+		var dz *net.Tensor
+		if dZ != "" {
+			if dz, err = readArray("dz", dZ); err != nil {
+				return err
+			}
+		}
+		r, err := net.CompareConv(inputs[0], inputs[1], inputs[2], stride, pad, dz, mine)
+		if err != nil {
+			return badInput(err)
+		}
+		source := "dZ from " + dZ
+		if dzFromZ {
+			source = "dZ = Z (--dz-from-z, as the course notebook does)"
+		}
+		fmt.Fprintf(stdout, "compare conv: pad %d, stride %d, %s\n", pad, stride, source)
+		return printReport(stdout, r, top)
+	}
+	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C_prev))")
+	cmd.Flags().StringVar(&w, "w", "", "W `FILE` (.npy, (f, f, n_C_prev, n_C))")
+	cmd.Flags().StringVar(&b, "b", "", "b `FILE` (.npy, (1, 1, 1, n_C))")
+	cmd.Flags().StringVar(&dZ, "dz", "", "incoming gradient dZ `FILE` (.npy, the shape of Z)")
+	cmd.Flags().BoolVar(&dzFromZ, "dz-from-z", false, "use Z as the incoming gradient, as the course notebook does")
+	cmd.Flags().IntVar(&pad, "pad", 0, "zero padding on each side, in pixels")
+	cmd.Flags().IntVar(&stride, "stride", 1, "stride of the filter window, in pixels")
+	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
+	return cmd
+}
+
+func newComparePoolCommand(stdout io.Writer) *cobra.Command {
+	var aPrev, dA, mode, ties string
+	var size, stride, top int
+	cmd := &cobra.Command{
+		Use:   "pool --a-prev A.npy --size F --stride S --mode max|average --da dA.npy --given-dA-prev MINE.npy ...",
+		Short: "Check your pool_forward and pool_backward arrays",
+		Long: `compare pool runs one max or average pool layer forward and backward on
+A_prev and dA, as 'cnndbg pool' does, and checks each array you give with
+--given-A and --given-dA-prev against the result.
+
+Max pool sends a tied window's gradient to its first maximum, as PyTorch
+does; the course's x == max(x) mask sends it to every tied element. Pass
+--ties all to check against the mask.`,
+		Example: `  cnndbg compare pool --a-prev A_prev.npy --size 2 --stride 2 --mode average --da dA.npy \
+      --given-dA-prev mine/dA_prev.npy`,
+		Args: noArgs,
+	}
+	given := registerGiven(cmd, "A", "dA_prev")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if size < 1 || stride < 1 {
+			return badInputf("--size %d --stride %d: both must be ≥ 1", size, stride)
+		}
+		if mode != "max" && mode != "average" {
+			return badInputf("--mode %q: use max or average", mode)
+		}
+		if top < 1 {
+			return badInputf("--top %d: show at least 1 term", top)
+		}
+		tieRule, err := net.ParseTies(ties)
+		if err != nil {
+			return badInput(fmt.Errorf("--ties: %w", err))
+		}
+		mine, err := readGiven(cmd, given)
+		if err != nil {
+			return err
+		}
+		inputs, err := readArrays([][2]string{{"a-prev", aPrev}, {"da", dA}})
+		if err != nil {
+			return err
+		}
+		r, err := net.ComparePool(inputs[0], size, stride, mode, tieRule, inputs[1], mine)
+		if err != nil {
+			return badInput(err)
+		}
+		header := fmt.Sprintf("compare pool: %s, size %d, stride %d", mode, size, stride)
+		if mode == "max" {
+			header += fmt.Sprintf(", ties %s", tieRule)
+		}
+		fmt.Fprintln(stdout, header)
+		return printReport(stdout, r, top)
+	}
+	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C))")
+	cmd.Flags().StringVar(&dA, "da", "", "incoming gradient dA `FILE` (.npy, the shape of the pool output)")
+	cmd.Flags().StringVar(&mode, "mode", "max", "pooling mode: max or average")
+	cmd.Flags().StringVar(&ties, "ties", "first", "max pool only: where a tied window's gradient goes: first, all (the x == max(x) mask) or split")
+	cmd.Flags().IntVar(&size, "size", 2, "window size f, in pixels")
+	cmd.Flags().IntVar(&stride, "stride", 2, "stride of the window, in pixels")
+	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
+	return cmd
+}
+
+// readArrays reads required .npy flags given as (flag, path) pairs.
+func readArrays(flags [][2]string) ([]*net.Tensor, error) {
+	arrays := make([]*net.Tensor, len(flags))
+	for k, f := range flags {
+		t, err := readArray(f[0], f[1])
+		if err != nil {
+			return nil, err
+		}
+		arrays[k] = t
+	}
+	return arrays, nil
+}
+
+// printReport writes one line per array, then for each array that does not
+// match its errors, the known mistakes that reproduce it and the correct
+// value of its first wrong element, term by term. It returns checkFailed
+// when an array does not match.
+func printReport(w io.Writer, r *net.Report, top int) error {
+	fmt.Fprintf(w, "tolerance %s, absolute or relative to the correct value\n\n", formatTolerance(r.Tolerance))
+	width := 0
+	for _, c := range r.Comparisons {
+		width = max(width, len(c.Name))
+	}
+	for _, c := range r.Comparisons {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Name, verdict(c, r.Tolerance))
+	}
+
+	failed := 0
+	for k := range r.Comparisons {
+		c := &r.Comparisons[k]
+		if c.Matches() {
+			continue
+		}
+		failed++
+		fmt.Fprintf(w, "\n── %s ──\n", c.Name)
+		printMismatch(w, r, c)
+		if err := printFirstWrong(w, r, c, top); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w)
+	if failed == 0 {
+		fmt.Fprintf(w, "all %d arrays match\n", len(r.Comparisons))
+		return nil
+	}
+	fmt.Fprintf(w, "%d of %d arrays do not match\n", failed, len(r.Comparisons))
+	return checkFailed{what: "compare"}
+}
+
+// verdict returns the one-line outcome for an array.
+func verdict(c net.Comparison, tol float64) string {
+	shape := "shape " + pythonShape(c.Given.Shape)
+	if !c.ShapeOK {
+		shape += ", expected " + pythonShape(c.Expected.Shape)
+	}
+	switch {
+	case c.Matches() && c.RelativeOnly == 0:
+		return fmt.Sprintf("%s  matches: every element within %s", shape, formatTolerance(tol))
+	case c.Matches():
+		return fmt.Sprintf("%s  matches: %d elements only within %s relative to their size (max relative error %.3g)", shape, c.RelativeOnly, formatTolerance(tol), c.MaxRelErr)
+	case !c.Compared:
+		return shape + "  DOES NOT MATCH: wrong shape"
+	case c.Wrong == 0:
+		return shape + "  DOES NOT MATCH: the values match once the axes of size 1 are dropped, but the shape differs"
+	}
+	return fmt.Sprintf("%s  DOES NOT MATCH: %d of %d elements wrong, max abs error %.3g", shape, c.Wrong, len(c.Expected.Data), c.MaxAbsErr)
+}
+
+// printMismatch writes the errors of an array that does not match and the
+// known mistakes that reproduce it.
+func printMismatch(w io.Writer, r *net.Report, c *net.Comparison) {
+	if !c.Compared {
+		fmt.Fprintf(w, "  your %s has shape %s; this layer's %s has shape %s\n", c.Name, pythonShape(c.Given.Shape), c.Name, pythonShape(c.Expected.Shape))
+		for _, name := range r.Exercise.Order {
+			if name != c.Name && slices.Equal(r.Exercise.Outputs[name].Shape, c.Given.Shape) {
+				fmt.Fprintf(w, "  it has the shape of %s: check that --given-%s names the right file\n", name, strings.ReplaceAll(c.Name, "_", "-"))
+			}
+		}
+	} else if c.Wrong > 0 {
+		fmt.Fprintf(w, "  %d of %d elements wrong, max abs error %.6g, max relative error %.3g\n", c.Wrong, len(c.Expected.Data), c.MaxAbsErr, c.MaxRelErr)
+	}
+
+	if len(c.Fingerprints) == 0 {
+		fmt.Fprintf(w, "  known mistakes: none of the %d known mistakes for %s on these inputs gives your array\n", c.Tried, c.Name)
+	}
+	for _, fp := range c.Fingerprints {
+		fmt.Fprintf(w, "  known mistake: your %s equals what you get when %s.\n", c.Name, fp.Mistake)
+		fmt.Fprintf(w, "    fix: %s.\n", fp.Fix)
+	}
+}
+
+// printFirstWrong writes the first wrong element, yours against the correct
+// value, and the correct value's terms as 'cnndbg explain' prints them.
+func printFirstWrong(w io.Writer, r *net.Report, c *net.Comparison, top int) error {
+	if c.First == nil {
+		return nil
+	}
+	x, err := r.ExplainFirst(c)
+	if err != nil {
+		return err
+	}
+	yours := c.Given.Data[offsetOf(c.Expected.Shape, c.First)]
+	fmt.Fprintf(w, "\n  first wrong element (row-major order): %s%s\n", c.Name, formatIndex(c.First))
+	fmt.Fprintf(w, "    yours   = %.17g\n", yours)
+	fmt.Fprintf(w, "    correct = %.17g\n", x.Recorded)
+	fmt.Fprintf(w, "    error   = %.6g\n\n", yours-x.Recorded)
+	fmt.Fprintf(w, "  the correct value, term by term:\n")
+	printExplanation(indented{w}, r.Exercise.Trace, x, top)
+	return nil
+}
+
+// indented writes each line it is given with two more spaces in front.
+type indented struct{ w io.Writer }
+
+func (d indented) Write(p []byte) (int, error) {
+	lines := strings.SplitAfter(string(p), "\n")
+	var b strings.Builder
+	for _, line := range lines {
+		if line != "" && line != "\n" {
+			b.WriteString("  ")
+		}
+		b.WriteString(line)
+	}
+	if _, err := io.WriteString(d.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// offsetOf returns the row-major offset of index in shape.
+func offsetOf(shape, index []int) int {
+	off := 0
+	for k, n := range shape {
+		off = off*n + index[k]
+	}
+	return off
+}
+
+// pythonShape writes a shape as numpy prints it: (2, 5, 7, 4) or (8,).
+func pythonShape(shape []int) string {
+	parts := make([]string, len(shape))
+	for k, n := range shape {
+		parts[k] = fmt.Sprint(n)
+	}
+	if len(shape) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// formatTolerance writes a tolerance as 1e-8 rather than Go's 1e-08.
+func formatTolerance(tol float64) string {
+	return strings.Replace(fmt.Sprintf("%g", tol), "e-0", "e-", 1)
+}
