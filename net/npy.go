@@ -22,10 +22,11 @@ import (
 
 // MaxElements bounds the number of elements of one array read from a file,
 // and the total of one .npz archive, so that a corrupt or mistaken header
-// cannot make cnndbg allocate more memory than the machine has. At 8 bytes
-// per float64 the default is 2 GiB. The environment variable
-// CNNDBG_MAX_ELEMENTS, when set, takes precedence.
-var MaxElements = 1 << 28
+// cannot make cnndbg allocate more memory than the machine has. The default
+// is DefaultMemoryLimit at 8 bytes per float64. The environment variable
+// CNNDBG_MAX_ELEMENTS, when set, takes precedence unless SetMemoryLimit has
+// run.
+var MaxElements = int(DefaultMemoryLimit() / 8)
 
 // maxElementsEnv names the environment variable that overrides MaxElements.
 const maxElementsEnv = "CNNDBG_MAX_ELEMENTS"
@@ -41,10 +42,10 @@ const maxNPYHeader = 1 << 16
 const supportedDtypes = "float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64 or bool"
 
 // elementLimit returns the element limit in force: CNNDBG_MAX_ELEMENTS if it
-// is set, else MaxElements.
+// is set and SetMemoryLimit has not run, else MaxElements.
 func elementLimit() (int, error) {
 	text, ok := os.LookupEnv(maxElementsEnv)
-	if !ok || text == "" {
+	if !ok || text == "" || memoryLimitSet {
 		return MaxElements, nil
 	}
 	limit, err := strconv.Atoi(text)
@@ -81,8 +82,8 @@ func checkElements(name string, shape []int, limit int) (int, error) {
 		for _, d := range shape {
 			elements *= float64(d)
 		}
-		return 0, fmt.Errorf("%s: shape %s has %.4g elements (%s as float64), more than the limit of %d: check that the file is the one you meant, or set %s to raise the limit",
-			name, pyShape(shape), elements, formatBytes(elements*8), limit, maxElementsEnv)
+		return 0, fmt.Errorf("%s: shape %s has %.4g elements (%s as float64), more than the limit of %d (%s): %s",
+			name, pyShape(shape), elements, formatBytes(elements*8), limit, FormatBytes(int64(limit)*8), raiseLimitHint())
 	}
 	return count, nil
 }

@@ -76,8 +76,8 @@ func readNPZMember(path string, member *zip.File, key string, limit, remaining i
 		return nil, err
 	}
 	if h.count > remaining {
-		return nil, fmt.Errorf("%s: shape %s brings the archive to more than the limit of %d elements in total: check that the file is the one you meant, or set %s to raise the limit",
-			name, pyShape(h.shape), limit, maxElementsEnv)
+		return nil, fmt.Errorf("%s: shape %s brings the archive to more than the limit of %d elements in total (%s): %s",
+			name, pyShape(h.shape), limit, FormatBytes(int64(limit)*8), raiseLimitHint())
 	}
 	t, err := decodeNPYData(r, name, h)
 	if err != nil {

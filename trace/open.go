@@ -18,6 +18,12 @@ import (
 // keeps in memory.
 const DefaultCacheBytes = 256 << 20
 
+// MaxTensorBytes bounds the memory, in bytes, that the values of one tensor
+// read from a trace file may take; 0 leaves only the format's limit of 2³³
+// elements. A tensor over the limit fails to load with an error that names
+// it, and the rest of the trace stays readable.
+var MaxTensorBytes int64
+
 // maxManifestBytes bounds the manifest a reader accepts. A trace of a few
 // hundred events needs well under a megabyte.
 const maxManifestBytes = 64 << 20
@@ -241,6 +247,10 @@ func (l *fileLoader) store(id int, data []float64) {
 // the manifest's shape and dtype, its length and its CRC-32.
 func (l *fileLoader) read(id int) ([]float64, error) {
 	mt, zf := l.meta[id], l.members[id]
+	if n := Size(mt.Shape); MaxTensorBytes > 0 && int64(n) > MaxTensorBytes/8 {
+		return nil, fmt.Errorf("%s: tensor %s of shape %s needs %d bytes, more than the memory limit of %d bytes: raise the limit (cnndbg --max-memory) if the machine has the memory",
+			l.path, mt.Name, shapeRepr(mt.Shape), 8*int64(n), MaxTensorBytes)
+	}
 	var r io.Reader
 	if zf.Method == zip.Store {
 		offset, err := zf.DataOffset()
