@@ -13,6 +13,10 @@ import (
 // quits. A set NO_COLOR environment variable has the effect of
 // Options.NoColor. Callers should use Summary instead when stdout is not a
 // terminal or TERM is dumb, because the screen needs cursor movement.
+//
+// Run restores the terminal however the screen ends. It returns a
+// *PanicError if the screen panicked and an *InterruptedError if SIGINT,
+// SIGTERM or SIGHUP stopped it.
 func Run(tr *trace.Trace, opts Options) error {
 	if os.Getenv("NO_COLOR") != "" {
 		opts.NoColor = true
@@ -21,6 +25,5 @@ func Run(tr *trace.Trace, opts Options) error {
 	if opts.NoColor {
 		programOpts = append(programOpts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	_, err := tea.NewProgram(New(tr, opts), programOpts...).Run()
-	return err
+	return runGuarded(New(tr, opts), programOpts...)
 }

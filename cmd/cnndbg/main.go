@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
+
+	"github.com/cnndbg/cnndbg/tui"
 )
 
 func main() {
@@ -37,9 +40,17 @@ func badInputf(format string, args ...any) error {
 
 // run executes the command line and returns the exit status: 0 on success,
 // 1 for a failure that is not the user's input (or a failed check), 2 for
-// bad input.
-func run(args []string, stdout, stderr io.Writer) int {
+// bad input, and 128 plus the signal number when SIGINT (130), SIGTERM (143)
+// or SIGHUP (129) stopped the screen. A panic becomes status 1, a one-line
+// message and a crash report file with the stack.
+func run(args []string, stdout, stderr io.Writer) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			status = reportCrash(stderr, args, r, debug.Stack())
+		}
+	}()
 	root := newRootCommand(stdout, stderr)
+	registerMemoryFlag(root)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
@@ -49,7 +60,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &check) {
 		return 1
 	}
+	var crash *tui.PanicError
+	if errors.As(err, &crash) {
+		return reportCrash(stderr, args, crash.Value, crash.Stack)
+	}
 	fmt.Fprintln(stderr, "cnndbg: "+oneLine(err.Error()))
+	var interrupted *tui.InterruptedError
+	if errors.As(err, &interrupted) {
+		return interrupted.ExitCode()
+	}
 	var usage usageError
 	if errors.As(err, &usage) {
 		return 2
