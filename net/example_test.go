@@ -71,3 +71,23 @@ func TestExampleBatchHasAMistake(t *testing.T) {
 		t.Error("the built-in network classifies every embedded digit correctly: regenerate them with go run ./net/internal/mkexample")
 	}
 }
+
+// Run with
+//
+//	go test ./net -run '^$' -bench 'RecordExampleStep' -benchtime 20x -count 3
+//
+// BenchmarkRecordExampleStep records one step of the built-in example at
+// batch 64, as cnndbg record does before writing the file.
+func BenchmarkRecordExampleStep(b *testing.B) {
+	x, labels, err := ExampleBatch(ExampleBatchSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := ExampleNetwork()
+		rec := trace.NewRecorder(n.Spec.JSON())
+		n.Step(x, labels, ExampleLR, rec)
+		rec.Trace()
+	}
+}
