@@ -3,7 +3,9 @@ package net
 import (
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -328,5 +330,80 @@ func TestSlicedGradientSkippedWhereNumpyRaises(t *testing.T) {
 		if slices.ContainsFunc(c.fingerprints(name), func(f Fingerprint) bool { return f.Name == name+"-dZ-sliced-by-window" }) {
 			t.Errorf("%s-dZ-sliced-by-window is offered where numpy raises", name)
 		}
+	}
+}
+
+// TestFingerprintsReproduceNumpy checks each fingerprint against the array
+// that learner-style numpy code with that mistake computed
+// (testdata/compare/gen_learner_arrays.py): the numpy array must be
+// recognized as that mistake, and numpy's right arrays must match.
+func TestFingerprintsReproduceNumpy(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "compare", "*.npz"))
+	if err != nil || len(files) != 5 {
+		t.Fatalf("want 5 cases in testdata/compare, found %d (%v)", len(files), err)
+	}
+	checked := 0
+	for _, path := range files {
+		arrays, err := ReadNPZ(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compare := numpyCaseComparer(t, arrays)
+		for key, value := range arrays {
+			array, mistake, ok := strings.Cut(key, ".")
+			if !ok {
+				continue
+			}
+			if array == "right" {
+				continue
+			}
+			got := compare(array, value)
+			checked++
+			if got.Matches() {
+				t.Errorf("%s %s: numpy's mistaken array matches the reference", filepath.Base(path), key)
+			}
+			if !slices.ContainsFunc(got.Fingerprints, func(f Fingerprint) bool { return f.Name == mistake }) {
+				t.Errorf("%s %s: not recognized; recognized %v", filepath.Base(path), key, fingerprintNames(got.Fingerprints))
+			}
+		}
+		for key, value := range arrays {
+			if name, ok := strings.CutPrefix(key, "right."); ok {
+				if got := compare(name, value); !got.Matches() {
+					t.Errorf("%s: numpy's right %s does not match: %d wrong, first %v", filepath.Base(path), name, got.Wrong, got.First)
+				}
+			}
+		}
+	}
+	if checked != 22 {
+		t.Errorf("checked %d mistaken numpy arrays, want the 22 the script writes", checked)
+	}
+}
+
+// numpyCaseComparer returns a function that compares one array with the
+// reference of the conv or pool case stored in arrays.
+func numpyCaseComparer(t *testing.T, arrays map[string]*Tensor) func(name string, given *Tensor) Comparison {
+	scalar := func(key string) int {
+		v, ok := arrays[key]
+		if !ok || len(v.Data) != 1 {
+			t.Fatalf("case has no scalar %s", key)
+		}
+		return int(v.Data[0])
+	}
+	return func(name string, given *Tensor) Comparison {
+		var r *Report
+		var err error
+		if w, ok := arrays["W"]; ok {
+			r, err = CompareConv(arrays["A_prev"], w, arrays["b"], scalar("stride"), scalar("pad"), arrays["dZ"], map[string]*Tensor{name: given})
+		} else {
+			mode := "average"
+			if scalar("max") == 1 {
+				mode = "max"
+			}
+			r, err = ComparePool(arrays["A_prev"], scalar("f"), scalar("stride"), mode, TiesFirst, arrays["dA"], map[string]*Tensor{name: given})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Comparisons[0]
 	}
 }
