@@ -148,6 +148,11 @@ func compensatedSum(values []float64) float64 {
 		}
 		sum = t
 	}
+	if math.IsInf(sum, 0) || math.IsNaN(sum) {
+		// The carry of an infinite sum is ∞ − ∞ = NaN: the plain sum is
+		// the IEEE result.
+		return sum
+	}
 	return sum + carry
 }
 

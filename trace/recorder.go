@@ -2,7 +2,9 @@ package trace
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Recorder builds a Trace while a network runs. A nil *Recorder is valid and
@@ -10,14 +12,55 @@ import (
 //
 // The recorder keeps the slices it is handed without copying them: callers
 // must not modify a tensor's data after adding it.
+//
+// Names are step-aware: events of step 0 name their tensors "<layer>.<role>"
+// (conv1.dW), and events of a later step k prefix every canonical name and
+// alias with "s<k>/" (s3/conv1.dW), so a trace of many steps keeps its
+// names unique. StepName builds such a name.
 type Recorder struct {
 	trace Trace
 	step  int
+	// names maps every canonical name and alias to its tensor ID.
+	names map[string]int
+	// bySlice maps the first element and length of each recorded slice to
+	// its tensor, so a step input that an earlier event wrote (step k+1's W
+	// is step k's W_new) is the same tensor, not a copy.
+	bySlice map[sliceKey]int
+}
+
+// sliceKey identifies a recorded slice by its first element and length.
+type sliceKey struct {
+	first *float64
+	n     int
 }
 
 // NewRecorder returns a recorder for a model described by spec (JSON).
 func NewRecorder(spec []byte) *Recorder {
-	return &Recorder{trace: Trace{Model: spec}}
+	return &Recorder{trace: Trace{Model: spec}, names: map[string]int{}, bySlice: map[sliceKey]int{}}
+}
+
+// StepName returns the name a tensor called name (conv1.dW) has in training
+// step step of a trace: name itself for step 0, "s<step>/<name>" after.
+func StepName(step int, name string) string {
+	if step == 0 {
+		return name
+	}
+	return "s" + strconv.Itoa(step) + "/" + name
+}
+
+// SplitStepName splits a step-aware name into its step and the name it has
+// in step 0: "s3/conv1.dW" gives 3 and "conv1.dW", "conv1.dW" gives 0 and
+// itself. A prefix that is not "s" and a decimal number is left in place.
+func SplitStepName(name string) (step int, base string) {
+	prefix, rest, ok := strings.Cut(name, "/")
+	if !ok || len(prefix) < 2 || prefix[0] != 's' {
+		return 0, name
+	}
+	k, err := strconv.Atoi(prefix[1:])
+	if err != nil || k < 1 || prefix[1] == '0' || prefix[1] == '+' {
+		return 0, name
+	}
+	return k, rest
 }
 
 // Enabled reports whether r records anything.
@@ -32,23 +75,38 @@ func (r *Recorder) SetStep(step int) {
 
 // Input adds a tensor that no event of the trace wrote (an image batch,
 // labels, initial weights) and returns its ID, or -1 for a nil recorder.
+// The name gets the step prefix of StepName.
+//
+// If data is the very slice of a tensor recorded before (the same first
+// element and length), as when step k+1 reads the W_new that step k's
+// update wrote or reuses step k's batch, Input adds the name as an alias
+// of that tensor and returns its ID instead of storing the values twice.
 func (r *Recorder) Input(name string, shape []int, data []float64) int {
 	if r == nil {
 		return -1
+	}
+	if len(data) > 0 {
+		if id, ok := r.bySlice[sliceKey{&data[0], len(data)}]; ok && equalInts(r.trace.Tensors[id].Shape, shape) {
+			r.addAlias(r.trace.Tensors[id], StepName(r.step, name))
+			return id
+		}
 	}
 	return r.add(name, shape, data, -1)
 }
 
 func (r *Recorder) add(name string, shape []int, data []float64, producer int) int {
+	name = StepName(r.step, name)
 	if Size(shape) != len(data) {
 		panic(fmt.Sprintf("trace: tensor %s has shape %v but %d values", name, shape, len(data)))
 	}
-	for _, existing := range r.trace.Tensors {
-		if existing.Name == name {
-			panic("trace: duplicate tensor name " + name)
-		}
+	if _, taken := r.names[name]; taken {
+		panic("trace: duplicate tensor name " + name)
 	}
 	id := len(r.trace.Tensors)
+	r.names[name] = id
+	if len(data) > 0 {
+		r.bySlice[sliceKey{&data[0], len(data)}] = id
+	}
 	r.trace.Tensors = append(r.trace.Tensors, &Tensor{
 		ID:       id,
 		Name:     name,
@@ -108,7 +166,8 @@ func (b *EventBuilder) Read(role string, id int) *EventBuilder {
 }
 
 // Write adds a tensor the event writes under role and returns its ID. name is
-// the canonical name; "" means "<layer>.<role>".
+// the canonical name; "" means "<layer>.<role>". Both get the step prefix
+// of StepName.
 func (b *EventBuilder) Write(role, name string, shape []int, data []float64) int {
 	if b == nil {
 		return -1
@@ -123,15 +182,19 @@ func (b *EventBuilder) Write(role, name string, shape []int, data []float64) int
 }
 
 func (b *EventBuilder) alias(t *Tensor, role string) {
-	alias := b.event.Layer + "." + role
-	if alias == t.Name {
+	b.r.addAlias(t, StepName(b.event.Step, b.event.Layer+"."+role))
+}
+
+// addAlias gives t the extra name alias unless it has it already. It panics
+// if another tensor has that name.
+func (r *Recorder) addAlias(t *Tensor, alias string) {
+	if alias == t.Name || slices.Contains(t.Aliases, alias) {
 		return
 	}
-	for _, a := range t.Aliases {
-		if a == alias {
-			return
-		}
+	if other, taken := r.names[alias]; taken {
+		panic(fmt.Sprintf("trace: tensor %s cannot take the name %s of tensor %s", t.Name, alias, r.trace.Tensors[other].Name))
 	}
+	r.names[alias] = t.ID
 	t.Aliases = append(t.Aliases, alias)
 }
 
