@@ -24,8 +24,11 @@ func TestPredictionsMatchForwardPass(t *testing.T) {
 	}
 	wrong := 0
 	for i, p := range preds {
-		if p.Sample != i || p.Label != labels[i] {
-			t.Errorf("prediction %d: sample %d, label %d; want sample %d, label %d", i, p.Sample, p.Label, i, labels[i])
+		if p.Sample != i {
+			t.Errorf("prediction %d: sample %d, want %d", i, p.Sample, i)
+		}
+		if p.Label != labels[i] {
+			t.Errorf("sample %d: label %d, want %d", i, p.Label, labels[i])
 		}
 		if want := argmaxRow(probs, i); p.Predicted != want {
 			t.Errorf("sample %d: predicted %d, the forward pass gives %d", i, p.Predicted, want)
