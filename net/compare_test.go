@@ -8,7 +8,7 @@ import (
 )
 
 // learnerConvBackward is a learner's conv_backward written the course's way,
-// one loop over i, h, w, c, with a mistake that no fingerprint knows: the dW
+// one loop over i, h, w, c, with a mistake that no fingerprint reproduces: the dW
 // update reads a_slice transposed, a_slice[q, p, c'] in place of a_slice[p, q, c'].
 func learnerConvBackward(aPrev, w *Tensor, stride, pad int, dZ *Tensor) (dAPrev, dW, db *Tensor) {
 	m, nHPrev, nWPrev, nCPrev := aPrev.dims4()

@@ -15,7 +15,7 @@ type Fingerprint struct {
 	Array string
 	// Mistake completes the sentence "your dA_prev equals what you get when …".
 	Mistake string
-	// Fix says what to change.
+	// Fix is the change that removes the mistake.
 	Fix   string
 	Value *Tensor
 }
@@ -47,8 +47,8 @@ func broadcastIndex(n, k int) int {
 }
 
 // keepDifferent returns the candidates whose value differs from reference
-// beyond the tolerance: a mistake that gives the right answer on these
-// inputs cannot be told apart from the right code.
+// beyond the tolerance, because a mistake that gives the right result on
+// these inputs cannot be distinguished from the right code.
 func keepDifferent(reference *Tensor, candidates []Fingerprint) []Fingerprint {
 	var kept []Fingerprint
 	for _, fp := range candidates {
@@ -59,7 +59,7 @@ func keepDifferent(reference *Tensor, candidates []Fingerprint) []Fingerprint {
 	return kept
 }
 
-// convCase holds one conv exercise as a learner's conv_backward sees it.
+// convCase is one conv exercise: the inputs and sizes a learner's conv_backward reads.
 type convCase struct {
 	g        convGeometry
 	layer    *Conv
@@ -426,8 +426,8 @@ func (c *convCase) dbMistakes() []Fingerprint {
 // biasInEveryProduct returns the array name as computed by a conv_single_step
 // that adds b to every product of the window, np.sum(a_slice * W + b), so Z
 // gains (f²·n_C_prev − 1)·b. Under --dz-from-z that Z is also dZ, so the
-// mistake reaches dA_prev, dW and db; otherwise it changes only Z, and the
-// returned fingerprint has no Value for the others.
+// mistake reaches dA_prev, dW and db. Otherwise it changes only Z, and the
+// fingerprint returned for the other arrays has no Value.
 func (c *convCase) biasInEveryProduct(name string) Fingerprint {
 	g := c.g
 	fp := Fingerprint{
@@ -472,7 +472,7 @@ func scaled(t *Tensor, s float64) *Tensor {
 	return out
 }
 
-// poolCase holds one pool exercise as a learner's pool_backward sees it.
+// poolCase is one pool exercise: the inputs and sizes a learner's pool_backward reads.
 type poolCase struct {
 	g       poolGeometry
 	average bool

@@ -278,7 +278,7 @@ func TestPoolWithoutOverlapHasNoOverwriteMistake(t *testing.T) {
 	}
 }
 
-func TestMaxPoolMaskSendsFullGradientToEachTie(t *testing.T) {
+func TestMaxPoolMaskAndSplitTies(t *testing.T) {
 	aPrev := FromData([]float64{
 		1, 1,
 		0, 1,

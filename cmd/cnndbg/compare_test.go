@@ -50,8 +50,8 @@ func learnerDAPrev(aPrev, w, dZ *net.Tensor, stride, pad int) *net.Tensor {
 	return out
 }
 
-// convFiles writes a conv exercise's inputs (A_prev 2×5×7×4, W 3×3×4×8,
-// pad 1, stride 2, so Z is 2×3×4×8) and the reference arrays into dir.
+// convFiles is a conv exercise's input files in dir (A_prev 2×5×7×4,
+// W 3×3×4×8, pad 1, stride 2, so Z is 2×3×4×8) and its reference arrays.
 type convFiles struct {
 	dir, aPrev, w, b, dZ string
 	inputs               [4]*net.Tensor
