@@ -265,18 +265,20 @@ func TestSummary(t *testing.T) {
 	for _, want := range []string{
 		"model  conv1 conv → relu1 relu → pool1 maxpool",
 		"batch  64",
-		"loss   2.52433997882625",
+		"loss   0.015481077134152733",
+		"right  63 of 64 samples",
+		"wrong  sample 62: label 9 (p 0.460), predicted 5 (p 0.505)",
 		"events 21",
 		" 17 backward conv1    conv",
-		"conv1.dW (5,5,1,6) max|x| 0.211598",
+		"conv1.dW (5,5,1,6) max|x| 0.00907285",
 		"non-finite values: none",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
-	if lines := strings.Count(out, "\n"); lines != 4+21+1 {
-		t.Errorf("summary has %d lines, want 26:\n%s", lines, out)
+	if lines := strings.Count(out, "\n"); lines != 6+21+1 {
+		t.Errorf("summary has %d lines, want 28:\n%s", lines, out)
 	}
 }
 

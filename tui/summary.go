@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/cnndbg/cnndbg/net"
 	"github.com/cnndbg/cnndbg/trace"
 )
 
@@ -25,6 +26,7 @@ func Summary(w io.Writer, tr *trace.Trace) error {
 			fmt.Fprintf(&b, "loss   %s\n", formatValue(v))
 		}
 	}
+	writePredictions(&b, tr)
 	fmt.Fprintf(&b, "events %d\n", len(tr.Events))
 
 	nonFinite := 0
@@ -49,6 +51,26 @@ func Summary(w io.Writer, tr *trace.Trace) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePredictions adds the accuracy of the batch and one line per wrongly
+// classified sample, so a user can pick a mistake to step into. A trace
+// without a softmax loss (a single-layer exercise) gets no line.
+func writePredictions(b *strings.Builder, tr *trace.Trace) {
+	predictions, err := net.Predictions(tr)
+	if err != nil || len(predictions) == 0 {
+		return
+	}
+	var wrong []net.Prediction
+	for _, p := range predictions {
+		if !p.Correct() {
+			wrong = append(wrong, p)
+		}
+	}
+	fmt.Fprintf(b, "right  %d of %d samples\n", len(predictions)-len(wrong), len(predictions))
+	for _, p := range wrong {
+		fmt.Fprintf(b, "wrong  sample %d: label %d (p %.3f), predicted %d (p %.3f)\n", p.Sample, p.Label, p.LabelProb, p.Predicted, p.Prob)
+	}
 }
 
 // modelSummary lists the layers of a model spec: "conv1 conv → relu1 relu → …".
