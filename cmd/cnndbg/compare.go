@@ -282,7 +282,10 @@ func printMismatch(w io.Writer, r *net.Report, c *net.Comparison) {
 				fmt.Fprintf(w, "  it has the shape of %s: check that --given-%s names the right file\n", name, strings.ReplaceAll(c.Name, "_", "-"))
 			}
 		}
-	} else if c.Wrong > 0 {
+	} else if !c.ShapeOK {
+		fmt.Fprintf(w, "  your %s has shape %s; the course's %s has shape %s, so reshape it\n", c.Name, pythonShape(c.Given.Shape), c.Name, pythonShape(c.Expected.Shape))
+	}
+	if c.Compared && c.Wrong > 0 {
 		fmt.Fprintf(w, "  %d of %d elements wrong, max abs error %.6g, max relative error %.3g\n", c.Wrong, len(c.Expected.Data), c.MaxAbsErr, c.MaxRelErr)
 	}
 
