@@ -48,7 +48,8 @@ func ParseTarget(s string) (name string, index []int, err error) {
 }
 
 // Resolve parses target and finds its tensor in tr by canonical name or
-// alias. It returns the tensor's ID and the index with negative entries
+// alias. In a trace of several steps, tensors of step k > 0 carry the
+// prefix "s<k>/" (s3/conv1.dW[0,1,0,3]), as trace.StepName builds them. It returns the tensor's ID and the index with negative entries
 // counted from the end of their axis. A target without an index names the
 // only element of a one-element tensor, such as loss. Errors name the
 // target and, for an unknown name, list the closest names of the trace.
@@ -59,6 +60,9 @@ func Resolve(tr *trace.Trace, target string) (id int, index []int, err error) {
 	}
 	t := tr.Tensor(name)
 	if t == nil {
+		if step, _ := trace.SplitStepName(name); step >= tr.Steps() && tr.Steps() > 0 {
+			return -1, nil, fmt.Errorf("no tensor %q in the trace: it records steps 0..%d, and tensors of step k > 0 are named s<k>/<layer>.<role>", name, tr.Steps()-1)
+		}
 		return -1, nil, fmt.Errorf("no tensor %q in the trace%s", name, closeNamesHint(tr.Names(), name))
 	}
 	if index == nil && trace.Size(t.Shape) == 1 {
