@@ -57,10 +57,10 @@ func (x *Explanation) Agrees() bool {
 
 // RelErr returns |Sum − Recorded| / max(|Recorded|, tiny).
 func (x *Explanation) RelErr() float64 {
-	d := math.Abs(x.Sum - x.Recorded)
-	if d == 0 {
-		return 0
+	if x.Sum == x.Recorded || math.IsNaN(x.Sum) && math.IsNaN(x.Recorded) {
+		return 0 // also for equal infinities and NaN, where the difference is NaN
 	}
+	d := math.Abs(x.Sum - x.Recorded)
 	return d / math.Max(math.Abs(x.Recorded), 1e-300)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,22 +15,31 @@ import (
 )
 
 func newExplainCommand(stdout, stderr io.Writer) *cobra.Command {
-	var asJSON, chain bool
+	var asJSON, chain, firstNonFinite bool
 	var top int
 	cmd := &cobra.Command{
-		Use:   "explain TRACE TARGET",
+		Use:   "explain TRACE (TARGET | --first-nonfinite)",
 		Short: "Print the terms that make one element of a recorded tensor",
 		Long: `explain prints the terms that sum to one element of a tensor of the step,
 largest first, with their sum and the recorded value. TARGET is
 layer.tensor[i,j,...], using any name an event gives the tensor
-(conv1.dZ and relu1.dZ are the same tensor).`,
+(conv1.dZ and relu1.dZ are the same tensor). In a trace of several steps,
+tensors of step k > 0 are named s<k>/layer.tensor, such as s2/conv1.dW.
+
+With --first-nonfinite it finds the target itself: the first NaN or Inf
+of the trace, in execution order, and says which product, operand or sum
+made it. If the trace holds none, it says so and exits with status 0.`,
 		Example: `  cnndbg explain step.cnndbg 'conv1.dW[0,1,0,3]'
   cnndbg explain step.cnndbg 'conv2.dZ[0,3,4,1]' --chain
-  cnndbg explain step.cnndbg 'fc1.db[0,7]' --json`,
-		Args: exactArgs("TRACE", "TARGET"),
+  cnndbg explain step.cnndbg 'fc1.db[0,7]' --json
+  cnndbg explain blowup.cnndbg --first-nonfinite`,
+		Args: explainArgs(&firstNonFinite),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if top < 1 {
 				return badInputf("--top %d: show at least 1 term", top)
+			}
+			if firstNonFinite {
+				return explainFirstNonFinite(stdout, args[0], top, asJSON, chain)
 			}
 			tr, err := trace.Open(args[0])
 			if err != nil {
@@ -63,7 +73,90 @@ layer.tensor[i,j,...], using any name an event gives the tensor
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the explanation as JSON, with every term")
 	cmd.Flags().BoolVar(&chain, "chain", false, "also print the provenance chain back to the loss")
 	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms to list; the rest are counted")
+	cmd.Flags().BoolVar(&firstNonFinite, "first-nonfinite", false, "explain the first NaN or Inf of the trace instead of a TARGET")
 	return cmd
+}
+
+// explainArgs requires TRACE and TARGET, or TRACE alone with --first-nonfinite.
+func explainArgs(firstNonFinite *bool) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case *firstNonFinite && len(args) == 2:
+			return badInputf("explain --first-nonfinite finds the target itself: give TRACE alone, without %q", args[1])
+		case *firstNonFinite && len(args) != 1:
+			return badInputf("explain --first-nonfinite needs TRACE, got %d arguments (see '%s --help')", len(args), cmd.CommandPath())
+		case !*firstNonFinite && len(args) != 2:
+			return badInputf("explain needs TRACE and TARGET, or TRACE and --first-nonfinite; got %d arguments (see '%s --help')", len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// explainFirstNonFinite prints where the first NaN or Inf of the trace at
+// path was born and the terms that make it.
+func explainFirstNonFinite(stdout io.Writer, path string, top int, asJSON, chain bool) error {
+	tr, err := trace.Open(path)
+	if err != nil {
+		return badInput(err)
+	}
+	defer tr.Close()
+	o, err := net.FirstNonFinite(tr)
+	if err != nil {
+		return badInput(err)
+	}
+	if o == nil {
+		fmt.Fprintf(stdout, "%s holds no NaN or Inf: every value of its %d tensors is finite\n", path, len(tr.Tensors))
+		return nil
+	}
+	var links []net.Link
+	if chain && o.Explanation != nil {
+		if links, err = net.Provenance(tr, o.Tensor, o.Index); err != nil {
+			return badInput(err)
+		}
+	}
+	if asJSON {
+		return writeNonFiniteJSON(stdout, tr, o, links)
+	}
+
+	where := "a step input"
+	if o.Event >= 0 {
+		e := tr.Events[o.Event]
+		where = fmt.Sprintf("event %d: step %d, %s %s %s", e.Index, e.Step, e.Layer, e.Kind, e.Phase)
+	}
+	fmt.Fprintf(stdout, "first non-finite value: %s%s = %v  (%s)\n", o.Name, formatIndex(o.Index), o.Value, where)
+	fmt.Fprintf(stdout, "  %s holds %d NaN or Inf values; this is the first in row-major order\n", o.Name, o.Count)
+	fmt.Fprintf(stdout, "  cause: %s\n\n", o.Diagnosis)
+	if o.Explanation != nil {
+		printExplanation(stdout, tr, o.Explanation, top)
+		if chain {
+			printChain(stdout, links)
+		}
+	}
+	return nil
+}
+
+// writeNonFiniteJSON writes the origin with its explanation nested.
+func writeNonFiniteJSON(w io.Writer, tr *trace.Trace, o *net.NonFiniteOrigin, links []net.Link) error {
+	var explanation json.RawMessage
+	if o.Explanation != nil {
+		var buf bytes.Buffer
+		if err := writeExplanationJSON(&buf, tr, o.Explanation, links); err != nil {
+			return err
+		}
+		explanation = buf.Bytes()
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Event       int             `json:"event"`
+		Tensor      string          `json:"tensor"`
+		Index       []int           `json:"index"`
+		Value       jsonFloat       `json:"value"`
+		Count       int             `json:"count"`
+		Diagnosis   string          `json:"diagnosis"`
+		FromInput   bool            `json:"from_input"`
+		Explanation json.RawMessage `json:"explanation,omitempty"`
+	}{o.Event, o.Name, o.Index, jsonFloat(o.Value), o.Count, o.Diagnosis, o.FromInput, explanation})
 }
 
 // formatIndex writes an index as [i,j,k].

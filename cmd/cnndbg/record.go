@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -174,34 +175,108 @@ func newRecordCommand(stdout, stderr io.Writer) *cobra.Command {
 	var flags stepFlags
 	var out string
 	var force bool
+	var steps int
+	var inputScale float64
 	cmd := &cobra.Command{
-		Use:   "record -o TRACE [--model F] [--weights F] [--input F] [--labels L] [--lr X] [--seed N]",
-		Short: "Record one training step to a trace file, without a screen",
+		Use:   "record -o TRACE [--model F] [--weights F] [--input F] [--labels L] [--lr X] [--seed N] [--steps N] [--input-scale X]",
+		Short: "Record training steps to a trace file, without a screen",
+		Long: `record runs one SGD step (or --steps N consecutive steps on the same batch)
+and writes every operation and tensor to a trace file for view, explain,
+export and diff. Tensors of step k > 0 are named s<k>/<layer>.<role>, such
+as s2/conv1.dW. With --steps N it also prints the loss and each layer's
+gradient norm per step, with a sparkline.
+
+To watch a gradient blow up, record several steps with a learning rate
+far too large: with --steps 3 --lr 1e200 the first step is finite, its
+update makes the weights about 1e197, and in the second step conv2's
+products overflow to +Inf and −Inf, which add to NaN. --input-scale X
+multiplies the batch by X before the first step: with --seed 1 (untrained
+weights), --steps 3 and --input-scale 1e200, the loss of step 0 stays
+finite, because it uses log-sum-exp, and step 1's conv1 products overflow.
+'cnndbg explain TRACE --first-nonfinite' then finds where.`,
 		Example: `  cnndbg record -o step.cnndbg
   cnndbg record -o seven.cnndbg --input my_digit.png --labels 7
-  cnndbg record -o mine.cnndbg --model lenet.json --weights lenet.npz --input x.npy --labels y.npy`,
+  cnndbg record -o mine.cnndbg --model lenet.json --weights lenet.npz --input x.npy --labels y.npy
+  cnndbg record -o five.cnndbg --steps 5
+  cnndbg record -o blowup.cnndbg --steps 3 --lr 1e200
+  cnndbg record -o scaled.cnndbg --steps 3 --seed 1 --input-scale 1e200`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return badInputf("record needs -o TRACE: the file to write the trace to")
 			}
+			if steps < 1 || steps > maxRecordSteps {
+				return badInputf("--steps %d: record between 1 and %d steps", steps, maxRecordSteps)
+			}
+			if inputScale != inputScale || math.IsInf(inputScale, 0) {
+				return badInputf("--input-scale %v: give a finite factor such as 1e200", inputScale)
+			}
 			s, err := flags.load()
 			if err != nil {
 				return err
 			}
-			tr := s.record()
+			if inputScale != 1 {
+				s.x = scaleTensor(s.x, inputScale)
+			}
+			tr := s.recordSteps(steps)
 			if err := trace.Write(out, tr, force); err != nil {
 				return badInput(err)
 			}
-			loss, _ := tr.Value(tr.Tensor("loss").ID, 0)
-			fmt.Fprintf(stdout, "recorded %d events, %d tensors, loss %.6g → %s\n", len(tr.Events), len(tr.Tensors), loss, out)
-			return nil
+			return printRecorded(stdout, tr, out)
 		},
 	}
 	flags.register(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "trace `FILE` to write (a zip that numpy.load opens)")
 	cmd.Flags().BoolVar(&force, "force", false, "replace the output file if it exists")
+	cmd.Flags().IntVar(&steps, "steps", 1, "number of consecutive SGD steps on the batch to record in one trace")
+	cmd.Flags().Float64Var(&inputScale, "input-scale", 1, "multiply the input batch by the factor `X` before the first step, e.g. 1e200 with --seed 1 to make the steps overflow on purpose")
 	return cmd
+}
+
+// maxRecordSteps bounds --steps: each step stores all its tensors, about
+// 5 MB at batch 64 for the built-in model.
+const maxRecordSteps = 1000
+
+// recordSteps runs steps SGD steps with a recorder and returns the trace.
+func (s *step) recordSteps(steps int) *trace.Trace {
+	if steps == 1 {
+		return s.record()
+	}
+	rec := trace.NewRecorder(s.net.Spec.JSON())
+	s.net.RunSteps(s.x, s.labels, s.lr, steps, rec)
+	return rec.Trace()
+}
+
+// scaleTensor returns factor·x as a new tensor.
+func scaleTensor(x *net.Tensor, factor float64) *net.Tensor {
+	scaled := x.Clone()
+	for k := range scaled.Data {
+		scaled.Data[k] *= factor
+	}
+	return scaled
+}
+
+// printRecorded prints what record wrote: a line for one step, and the
+// per-step plot for several. It points to explain --first-nonfinite when the
+// trace holds a NaN or an infinity.
+func printRecorded(stdout io.Writer, tr *trace.Trace, out string) error {
+	if tr.Steps() <= 1 {
+		loss, _ := tr.Value(tr.Tensor("loss").ID, 0)
+		fmt.Fprintf(stdout, "recorded %d events, %d tensors, loss %.6g → %s\n", len(tr.Events), len(tr.Tensors), loss, out)
+	} else {
+		summaries, err := net.StepSummaries(tr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "recorded %d steps, %d events, %d tensors → %s\n\n", tr.Steps(), len(tr.Events), len(tr.Tensors), out)
+		fmt.Fprint(stdout, net.FormatStepSummaries(summaries))
+	}
+	if i := tr.FirstNonFiniteEvent(0); i >= 0 {
+		e := tr.Events[i]
+		fmt.Fprintf(stdout, "NaN or Inf first appears in event %d (step %d, %s %s %s): run cnndbg explain %s --first-nonfinite\n",
+			i, e.Step, e.Layer, e.Kind, e.Phase, out)
+	}
+	return nil
 }
 
 func newViewCommand(stdout, stderr io.Writer) *cobra.Command {

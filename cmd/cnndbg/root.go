@@ -63,6 +63,7 @@ network on 64 real MNIST test digits.`,
 		newCompareCommand(stdout, stderr),
 		newTrainCommand(stdout, stderr),
 		newGradcheckCommand(stdout, stderr),
+		newDiffCommand(stdout, stderr),
 	)
 	return root
 }
