@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -23,6 +24,16 @@ type Options struct {
 	AltScreen bool
 	// Title is shown in the header, such as "built-in example: 64 MNIST digits".
 	Title string
+
+	// Tour, when set, makes Run show the narrated walkthrough of the
+	// built-in example instead of the plain debugger.
+	Tour *TourOptions
+	// Keys, when set, is replayed by Run one key every KeyDelay. The
+	// screen stays interactive after the last key unless ExitAfterKeys
+	// is set.
+	Keys          *KeyScript
+	KeyDelay      time.Duration
+	ExitAfterKeys bool
 }
 
 // Model is the debugger screen, a tea.Model. Its panes report changes as
@@ -53,6 +64,11 @@ type Model struct {
 	promptText string
 	lastSearch string
 	status     string
+	// narration, when set, takes the footer's place: the tour's line that
+	// says what the current step shows. Its first stageLabelEnd bytes are
+	// drawn bold.
+	narration     string
+	stageLabelEnd int
 
 	cache *explainCache
 	// explaining is true while an explanation runs; pending is the element
@@ -632,6 +648,9 @@ func (m Model) footer() string {
 		return fitLine(m.styles.Prompt.Render("search: ")+m.promptText+"▏", m.width)
 	case m.prompt == ':':
 		return fitLine(m.styles.Prompt.Render("jump to: ")+m.promptText+"▏", m.width)
+	case m.narration != "":
+		label, text := m.narration[:m.stageLabelEnd], m.narration[m.stageLabelEnd:]
+		return fitLine(m.styles.Prompt.Render(label)+text, m.width)
 	case m.status != "":
 		return fitLine(m.styles.Status.Render(m.status), m.width)
 	}

@@ -25,5 +25,9 @@ func Run(tr *trace.Trace, opts Options) error {
 	if opts.NoColor {
 		programOpts = append(programOpts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	return runGuarded(New(tr, opts), programOpts...)
+	model, err := rootModel(tr, opts)
+	if err != nil {
+		return err
+	}
+	return runGuarded(model, programOpts...)
 }

@@ -18,11 +18,13 @@ import (
 type screenFlags struct {
 	noAltScreen bool
 	noColor     bool
+	keys        keyFlags
 }
 
 func (f *screenFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noAltScreen, "no-alt-screen", false, "draw in the main screen so the last frame stays in the scrollback (for recordings)")
 	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "draw without color, as when NO_COLOR is set")
+	f.keys.register(cmd)
 }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -64,6 +66,7 @@ network on 64 real MNIST test digits.`,
 		newTrainCommand(stdout, stderr),
 		newGradcheckCommand(stdout, stderr),
 		newDiffCommand(stdout, stderr),
+		newTourCommand(stdout, stderr),
 	)
 	return root
 }
@@ -113,13 +116,17 @@ func interactive(w io.Writer) bool {
 // show opens the debugger on tr, or prints a text summary when stdout is
 // not a terminal or TERM=dumb.
 func show(stdout io.Writer, tr *trace.Trace, screen screenFlags, title string) error {
+	opts := tui.Options{
+		NoColor:   screen.noColor || os.Getenv("NO_COLOR") != "",
+		AltScreen: !screen.noAltScreen,
+		Title:     title,
+	}
+	if err := screen.keys.apply(&opts); err != nil {
+		return err
+	}
 	if !interactive(stdout) {
 		fmt.Fprintf(stdout, "%s (no terminal: printing a summary instead of the debugger)\n", title)
 		return tui.Summary(stdout, tr)
 	}
-	return tui.Run(tr, tui.Options{
-		NoColor:   screen.noColor || os.Getenv("NO_COLOR") != "",
-		AltScreen: !screen.noAltScreen,
-		Title:     title,
-	})
+	return tui.Run(tr, opts)
 }
