@@ -231,3 +231,87 @@ func TestBlowUpOverStepsOverflowsInStepOne(t *testing.T) {
 		t.Errorf("diagnosis %q names no overflow", o.Diagnosis)
 	}
 }
+
+// Run with
+//
+//	go test ./net -run '^$' -bench 'RecorderStats|StepNoRecord|FirstNonFinite' -benchtime 10x -count 3
+//
+// BenchmarkRecorderStats adds every tensor of one recorded step of the
+// built-in example at batch 64 to a new recorder, which computes each
+// tensor's Stats: the recording overhead of the non-finite counts, to set
+// against BenchmarkStepNoRecord (bench_step_test.go).
+func BenchmarkRecorderStats(b *testing.B) {
+	n := ExampleNetwork()
+	x, labels, err := ExampleBatch(ExampleBatchSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := recordStep(n, x, labels)
+	elements := 0
+	for _, t := range tr.Tensors {
+		elements += trace.Size(t.Shape)
+	}
+	b.ReportMetric(float64(elements), "elements")
+	b.ResetTimer()
+	for b.Loop() {
+		rec := trace.NewRecorder(nil)
+		for _, t := range tr.Tensors {
+			data, _ := tr.Data(t.ID)
+			rec.Input(t.Name, t.Shape, data)
+		}
+	}
+}
+
+// twentySteps records 20 steps of the built-in example at batch 64 whose
+// last update uses lr 1e200, so the first NaN or Inf is born in step 19.
+func twentySteps(b *testing.B) *trace.Trace {
+	n := ExampleNetwork()
+	x, labels, err := ExampleBatch(ExampleBatchSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := trace.NewRecorder(n.Spec.JSON())
+	for k := range 20 {
+		rec.SetStep(k)
+		lr := 0.1
+		if k == 18 {
+			lr = 1e200
+		}
+		n.Step(x, labels, lr, rec)
+	}
+	tr := rec.Trace()
+	if o, err := FirstNonFinite(tr); err != nil || o == nil || tr.Events[o.Event].Step != 19 {
+		b.Fatalf("the first non-finite value is not in step 19: %+v, %v", o, err)
+	}
+	return tr
+}
+
+func BenchmarkFirstNonFiniteMemory(b *testing.B) {
+	tr := twentySteps(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := FirstNonFinite(tr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFirstNonFiniteFile opens the trace file anew in each iteration,
+// so every tensor the search needs is read from the file.
+func BenchmarkFirstNonFiniteFile(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "twenty.cnndbg")
+	if err := trace.Write(path, twentySteps(b), false); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		tr, err := trace.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := FirstNonFinite(tr); err != nil {
+			b.Fatal(err)
+		}
+		tr.Close()
+	}
+}

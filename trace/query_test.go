@@ -3,6 +3,7 @@ package trace
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -154,5 +155,53 @@ func TestFirstDifferenceAndStructure(t *testing.T) {
 	other.Model = []byte(`{"layers": [{"name": "lin"}]}`)
 	if err := CompareStructure(a, other); err == nil || !strings.Contains(err.Error(), "A has 0 layers and B 1") {
 		t.Errorf("CompareStructure with another model: %v", err)
+	}
+}
+
+func TestComputeStatsMatchesCount(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	specials := []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64, -math.MaxFloat64, 0, math.Copysign(0, -1)}
+	for n := range 11 {
+		for trial := range 30 {
+			data := make([]float64, n)
+			for k := range data {
+				data[k] = rng.NormFloat64() * 1e3
+			}
+			for range trial % 4 {
+				if n > 0 {
+					data[rng.IntN(n)] = specials[rng.IntN(len(specials))]
+				}
+			}
+			if got, want := computeStats(data), countNonFinite(data); got != want {
+				t.Errorf("computeStats(%v) = %+v, want %+v", data, got, want)
+			}
+		}
+	}
+}
+
+// Run with
+//
+//	go test ./trace -run '^$' -bench ComputeStats -count 3
+func BenchmarkComputeStats(b *testing.B) {
+	data := make([]float64, 1<<20)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for k := range data {
+		data[k] = rng.NormFloat64()
+	}
+	b.SetBytes(8 << 20)
+	for b.Loop() {
+		computeStats(data)
+	}
+}
+
+func BenchmarkCountNonFinite(b *testing.B) {
+	data := make([]float64, 1<<20)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for k := range data {
+		data[k] = rng.NormFloat64()
+	}
+	b.SetBytes(8 << 20)
+	for b.Loop() {
+		countNonFinite(data)
 	}
 }

@@ -72,8 +72,34 @@ type Stats struct {
 // NonFinite returns the number of NaN and infinite values.
 func (s Stats) NonFinite() int { return s.NaN + s.PosInf + s.NegInf }
 
-// computeStats scans data once for non-finite values and the largest magnitude.
+// computeStats counts the non-finite values of data and finds the largest
+// finite magnitude. A first pass takes the maximum of the bit patterns of
+// |v|, which for non-negative floats sort as the values do, with NaN and
+// ±Inf above every finite value. Only if that maximum is NaN or Inf, which
+// is rare, does a second pass count them one by one.
 func computeStats(data []float64) Stats {
+	const magnitude = 1<<63 - 1 // every bit but the sign
+	const infBits = 0x7ff << 52 // +Inf; NaN patterns are larger
+	var m0, m1, m2, m3 uint64
+	k := 0
+	for ; k+4 <= len(data); k += 4 {
+		m0 = max(m0, math.Float64bits(data[k])&magnitude)
+		m1 = max(m1, math.Float64bits(data[k+1])&magnitude)
+		m2 = max(m2, math.Float64bits(data[k+2])&magnitude)
+		m3 = max(m3, math.Float64bits(data[k+3])&magnitude)
+	}
+	for ; k < len(data); k++ {
+		m0 = max(m0, math.Float64bits(data[k])&magnitude)
+	}
+	top := max(m0, m1, m2, m3)
+	if top < infBits {
+		return Stats{MaxAbs: math.Float64frombits(top)}
+	}
+	return countNonFinite(data)
+}
+
+// countNonFinite is the plain one-pass version of computeStats.
+func countNonFinite(data []float64) Stats {
 	var s Stats
 	for _, v := range data {
 		switch {
