@@ -12,7 +12,7 @@ import (
 	"github.com/cnndbg/cnndbg/trace"
 )
 
-// BreakpointKind says when a breakpoint stops at an event.
+// BreakpointKind is the condition under which a breakpoint stops at an event.
 type BreakpointKind int
 
 // The kinds of breakpoint.
@@ -195,7 +195,7 @@ func (b Breakpoint) Check(tr *trace.Trace) error {
 // Event, layer, non-finite and max-abs conditions read only the events and
 // the recorded Stats. A gradcheck condition reads the step's parameters
 // and batch and runs forward passes, about two per checked element; if it
-// cannot run (a tensor cannot be read), Next stops there and why says so.
+// cannot run (a tensor cannot be read), Next stops there and why gives the error.
 func Next(tr *trace.Trace, from int, bps []Breakpoint, backward bool) (hit int, why string, ok bool) {
 	step := 1
 	if backward {
@@ -456,7 +456,7 @@ func gradientSample(grad []float64, samples int, rng *rand.Rand) []int {
 // NetworkAtStep rebuilds the network of tr's model with the parameters that
 // step of the trace starts from, and returns it with the step's batch and
 // labels. The parameters wrap the recorded values without copying them;
-// do not modify them. The error says what the trace lacks.
+// do not modify them. The error names what the trace lacks.
 func NetworkAtStep(tr *trace.Trace, step int) (*Network, *Tensor, []int, error) {
 	spec, err := ParseSpec(tr.Model)
 	if err != nil {

@@ -28,7 +28,7 @@ type NonFiniteOrigin struct {
 	Count int
 	// Explanation lists the terms that make the element; nil for a step input.
 	Explanation *Explanation
-	// Diagnosis says in one sentence which operand, product or sum made the
+	// Diagnosis names in one sentence the operand, product or sum that made the
 	// value: an overflowing product of finite factors, 0·∞, ∞ − ∞, a sum
 	// of finite terms that overflows, or a NaN or infinity read from a step
 	// input.
@@ -103,9 +103,9 @@ func nonFiniteStepInput(tr *trace.Trace) (*NonFiniteOrigin, error) {
 }
 
 // diagnoseNonFinite names what made the explained non-finite value of event
-// e, looking at the terms in turn: a non-finite operand, a product of
-// finite factors that overflows or hits 0·∞, infinite terms of both signs,
-// and finally a sum of finite terms that overflows. fromInput is set when
+// e. It looks for, in turn, a non-finite operand, a product of finite
+// factors that overflows or hits 0·∞, infinite terms of both signs, and a
+// sum of finite terms that overflows. fromInput is set when
 // the cause is a non-finite value read from a step input.
 func diagnoseNonFinite(tr *trace.Trace, e *trace.Event, x *Explanation) (diagnosis string, fromInput bool) {
 	if d, ok := nonFiniteOperand(tr, e, x); ok {
