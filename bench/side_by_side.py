@@ -80,13 +80,18 @@ def max_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed_reps(step, reps, budget, warmup=3):
-    """Run step warmup times, then time up to reps calls within budget seconds."""
-    start = time.perf_counter()
-    for _ in range(warmup):
+def timed_reps(step, reps, budget, warmup=True):
+    """Time up to reps calls of step within budget seconds, at least 3.
+
+    With warmup, one untimed call runs first and sets the count; a second
+    one runs when the first took under a tenth of the budget.
+    """
+    if warmup:
+        start = time.perf_counter()
         step()
-    if warmup > 0:
-        per_step = (time.perf_counter() - start) / warmup
+        per_step = time.perf_counter() - start
+        if per_step < budget / 10:
+            step()
         reps = max(min(reps, 3), min(reps, int(budget / per_step)))
     times = []
     for _ in range(reps):
@@ -258,7 +263,7 @@ def run_numpy(args):
             Z = conv_forward(A_prev, W, b, stride, pad)
             conv_backward(Z, A_prev, W, stride, pad)
 
-    times = timed_reps(step, reps=1, budget=0, warmup=0)
+    times = timed_reps(step, reps=1, budget=0, warmup=False)
     scale = args.batch / samples
     times = [t * scale for t in times]
     return {"side": "numpy loops (conv layers)", "times_ms": times, "median_ms": statistics.median(times),

@@ -78,6 +78,54 @@ func allFinite(slices ...[]float64) bool {
 	return true
 }
 
+// gemmTiled computes C = alpha·op(A)·op(B) + beta·C like blas64.Gemm, but
+// in tiles of C of at most 64×192 elements. Gonum's Dgemm starts a goroutine
+// per 64×64 block of C once C has 4 or more of them. The kernels already run
+// one goroutine per CPU, so those goroutines add only their start-up cost,
+// which is a fifth of the work for conv1's small blocks. Each tile
+// accumulates over the whole of k in order, as Dgemm does for every element.
+func gemmTiled(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
+	const tileRows, tileCols = 64, 192
+	for i0 := 0; i0 < c.Rows; i0 += tileRows {
+		rows := min(tileRows, c.Rows-i0)
+		aTile := a
+		if tA == blas.NoTrans {
+			aTile.Rows, aTile.Data = rows, a.Data[i0*a.Stride:]
+		} else {
+			aTile.Cols, aTile.Data = rows, a.Data[i0:]
+		}
+		for j0 := 0; j0 < c.Cols; j0 += tileCols {
+			cols := min(tileCols, c.Cols-j0)
+			bTile := b
+			if tB == blas.NoTrans {
+				bTile.Cols, bTile.Data = cols, b.Data[j0:]
+			} else {
+				bTile.Rows, bTile.Data = cols, b.Data[j0*b.Stride:]
+			}
+			cTile := blas64.General{Rows: rows, Cols: cols, Stride: c.Stride, Data: c.Data[i0*c.Stride+j0:]}
+			blas64.Gemm(tA, tB, alpha, aTile, bTile, beta, cTile)
+		}
+	}
+}
+
+// tileProducts selects gemmTiled for the products of chunks that run on
+// several goroutines. The openblas build turns it off, because OpenBLAS
+// starts no goroutines and blocks its products better than 64×192 tiles.
+var tileProducts = true
+
+// gemmFunc is the signature of blas64.Gemm.
+type gemmFunc func(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General)
+
+// productsFor returns the Dgemm the chunks use when workers goroutines run
+// them. A single worker keeps gonum's own goroutines, so one sample still
+// uses every CPU.
+func productsFor(workers int) gemmFunc {
+	if workers > 1 && tileProducts {
+		return gemmTiled
+	}
+	return blas64.Gemm
+}
+
 // general returns data as a rows×cols row-major blas64 matrix.
 func general(rows, cols int, data []float64) blas64.General {
 	return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: data[:rows*cols]}
@@ -119,6 +167,10 @@ func im2col(g convGeometry, aPrev []float64, i0, samples int, colT []float64) {
 
 					i := i0 + ih/g.nH
 					at := ((i*g.nHPrev+row)*g.nWPrev+lo*g.stride+q-g.pad)*g.nCPrev + cp
+					if step == 1 {
+						copy(seg[lo:hi], aPrev[at:])
+						continue
+					}
 					for w := lo; w < hi; w++ {
 						seg[w] = aPrev[at]
 						at += step
@@ -150,7 +202,15 @@ func col2im(g convGeometry, dcolT []float64, i0, samples int, dAPrev []float64) 
 					}
 					i := i0 + ih/g.nH
 					at := ((i*g.nHPrev+row)*g.nWPrev+lo*g.stride+q-g.pad)*g.nCPrev + cp
-					for _, v := range src[r+lo : r+hi] {
+					seg := src[r+lo : r+hi]
+					if step == 1 {
+						dst := dAPrev[at : at+len(seg)]
+						for j, v := range seg {
+							dst[j] += v
+						}
+						continue
+					}
+					for _, v := range seg {
 						dAPrev[at] += v
 						at += step
 					}
@@ -171,6 +231,7 @@ func convForwardIm2col(g convGeometry, aPrev, w, b, z []float64) {
 	k := g.colWidth()
 	perSample := g.nH * g.nW
 	chunk, chunks, workers := g.chunking()
+	gemm := productsFor(workers)
 	wMat := general(k, g.nC, w)
 
 	runChunks(chunks, workers, func(u int) {
@@ -182,14 +243,14 @@ func convForwardIm2col(g convGeometry, aPrev, w, b, z []float64) {
 			for r := 0; r < rows; r++ {
 				copy(zChunk[r*g.nC:(r+1)*g.nC], b)
 			}
-			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, k, aPrev[i0*perSample*k:]), wMat, 1, general(rows, g.nC, zChunk))
+			gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, k, aPrev[i0*perSample*k:]), wMat, 1, general(rows, g.nC, zChunk))
 			return
 		}
 
 		colT := getScratch(k * rows)
 		zT := getScratch(g.nC * rows)
 		im2col(g, aPrev, i0, samples, *colT)
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, wMat, general(k, rows, *colT), 0, general(g.nC, rows, *zT))
+		gemm(blas.Trans, blas.NoTrans, 1, wMat, general(k, rows, *colT), 0, general(g.nC, rows, *zT))
 
 		// Z[r,c] = Zᵀ[c,r] + b[c].
 		for c, bias := range b {
@@ -217,6 +278,7 @@ func convBackwardIm2col(g convGeometry, aPrev, w, dZ, dAPrev, dW, db []float64) 
 	k := g.colWidth()
 	perSample := g.nH * g.nW
 	chunk, chunks, workers := g.chunking()
+	gemm := productsFor(workers)
 	wMat := general(k, g.nC, w)
 
 	// db[c] = Σ_{i,h,w} dZ[i,h,w,c].
@@ -238,8 +300,8 @@ func convBackwardIm2col(g convGeometry, aPrev, w, dZ, dAPrev, dW, db []float64) 
 		if g.colIsInput() {
 			aMat := general(rows, k, aPrev[i0*perSample*k:])
 			dZMat := general(rows, g.nC, dZ[i0*perSample*g.nC:])
-			blas64.Gemm(blas.Trans, blas.NoTrans, 1, dZMat, aMat, 0, partial)
-			blas64.Gemm(blas.NoTrans, blas.Trans, 1, dZMat, wMat, 0, general(rows, k, dAPrev[i0*perSample*k:]))
+			gemm(blas.Trans, blas.NoTrans, 1, dZMat, aMat, 0, partial)
+			gemm(blas.NoTrans, blas.Trans, 1, dZMat, wMat, 0, general(rows, k, dAPrev[i0*perSample*k:]))
 			return
 		}
 
@@ -259,12 +321,12 @@ func convBackwardIm2col(g convGeometry, aPrev, w, dZ, dAPrev, dW, db []float64) 
 		// dWᵀ_u = dZᵀ · col over the chunk's rows.
 		colT := getScratch(k * rows)
 		im2col(g, aPrev, i0, samples, *colT)
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, dZTMat, general(k, rows, *colT), 0, partial)
+		gemm(blas.NoTrans, blas.Trans, 1, dZTMat, general(k, rows, *colT), 0, partial)
 
 		// dcolᵀ = W · dZᵀ, then dA_prev += col2im(dcolᵀ). colT is free again
 		// and has the size of dcolᵀ.
 		dcolT := colT
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, wMat, dZTMat, 0, general(k, rows, *dcolT))
+		gemm(blas.NoTrans, blas.NoTrans, 1, wMat, dZTMat, 0, general(k, rows, *dcolT))
 		col2im(g, *dcolT, i0, samples, dAPrev)
 		putScratch(dcolT)
 		putScratch(dZT)

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,8 +45,9 @@ func main() {
 	batch := flag.Int("batch", 64, "samples per step")
 	reps := flag.Int("reps", 20, "maximum number of timed steps")
 	budget := flag.Float64("budget", 3, "seconds the timed steps may take: fewer than -reps (but at least 3) run when one step is slow")
-	warmup := flag.Int("warmup", 3, "untimed steps before the timed ones")
+	warmup := flag.Int("warmup", 2, "maximum number of untimed steps before the timed ones")
 	record := flag.Bool("record", false, "record every tensor of each step (a new trace.Recorder per step)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	printSpec := flag.Bool("print-spec", false, "print the model spec JSON and exit")
 	flag.Parse()
 
@@ -56,7 +58,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*model, *batch, *reps, *warmup, *budget, *record); err != nil {
+	if err := run(*model, *batch, *reps, *warmup, *budget, *record, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "stepbench:", err)
 		os.Exit(2)
 	}
@@ -79,7 +81,7 @@ func writeSpec(model string) error {
 	return err
 }
 
-func run(model string, batch, reps, warmup int, budget float64, record bool) error {
+func run(model string, batch, reps, warmup int, budget float64, record bool, cpuProfile string) error {
 	if batch < 1 || reps < 1 || warmup < 0 {
 		return fmt.Errorf("-batch and -reps must be ≥ 1 and -warmup ≥ 0")
 	}
@@ -118,13 +120,29 @@ func run(model string, batch, reps, warmup int, budget float64, record bool) err
 			tensors = len(rec.Trace().Tensors)
 		}
 	}
-	start := time.Now()
-	for range warmup {
+	// The first warm-up step sets the number of timed steps. Slow steps
+	// (over a tenth of the budget) get no further warm-up.
+	for k := range warmup {
+		start := time.Now()
 		step()
+		perStep := time.Since(start).Seconds()
+		if k == 0 {
+			reps = max(min(reps, 3), min(reps, int(budget/perStep)))
+		}
+		if perStep > budget/10 {
+			break
+		}
 	}
-	if warmup > 0 {
-		perStep := time.Since(start).Seconds() / float64(warmup)
-		reps = max(min(reps, 3), min(reps, int(budget/perStep)))
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	times := make([]float64, reps)
 	for k := range times {
