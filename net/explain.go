@@ -99,7 +99,7 @@ func Explain(tr *trace.Trace, id int, index []int) (*Explanation, error) {
 		return nil, err
 	}
 	x.Event = e.Index
-	x.Tensor = e.Layer + "." + e.RoleOf(id)
+	x.Tensor = trace.StepName(e.Step, e.Layer+"."+e.RoleOf(id))
 	x.Index = append([]int(nil), index...)
 	if x.Recorded, err = tr.Value(id, index...); err != nil {
 		return nil, err
@@ -228,7 +228,7 @@ func eventTensors(tr *trace.Trace, e *trace.Event, inputs ...string) ([]recorded
 		if err != nil {
 			return nil, err
 		}
-		ts[i] = recorded{Tensor: t, Data: data, name: e.Layer + "." + e.RoleOf(t.ID)}
+		ts[i] = recorded{Tensor: t, Data: data, name: trace.StepName(e.Step, e.Layer+"."+e.RoleOf(t.ID))}
 	}
 	return ts, nil
 }

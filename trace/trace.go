@@ -369,11 +369,12 @@ func (t *Trace) Producer(id int) *Event {
 }
 
 // DisplayName returns the name event e uses for tensor id: "<layer>.<role>"
-// when e reads or writes it, else the tensor's canonical name.
+// when e reads or writes it, with the step prefix after step 0
+// ("s3/conv1.dW"), else the tensor's canonical name.
 func (t *Trace) DisplayName(e *Event, id int) string {
 	if e != nil {
 		if role := e.RoleOf(id); role != "" {
-			return e.Layer + "." + role
+			return StepName(e.Step, e.Layer+"."+role)
 		}
 	}
 	return t.Tensors[id].Name
