@@ -22,6 +22,17 @@ torch.set_num_threads and the OpenMP/BLAS variables). Inputs are uniform in
 [0, 1) and labels uniform over the classes. The script prints a Markdown
 table of medians and ratios to (3), and with --json writes every timing.
 
+When Debian's libopenblas-dev is installed, two more sides run:
+
+  (1o) cnndbg recording, built with -tags openblas (one OpenBLAS thread per
+       Dgemm, since cnndbg already splits the batch among GOMAXPROCS),
+  (3o) PyTorch with Debian's OpenBLAS loaded in place of the reference BLAS
+       (LD_LIBRARY_PATH), with OPENBLAS_NUM_THREADS set to --threads.
+
+Debian's python3-torch 1.13 links libblas.so.3, which is the slow reference
+BLAS unless an optimized BLAS is installed and selected by
+update-alternatives; (3) uses whatever the system selects.
+
 (4) is slow: above --numpy-samples samples it runs on that many samples and
 scales the time linearly to the batch, and the table marks those cells "~".
 The loops do the same work for every sample, so the scaling is exact up to
@@ -42,6 +53,8 @@ import sys
 import tempfile
 import time
 
+OPENBLAS_LIB = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+OPENBLAS_HEADER = "/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {"lenet": "", "wide": os.path.join(ROOT, "bench", "wide.json")}
 LR = 0.01
@@ -55,6 +68,8 @@ def parse_args(argv):
     parser.add_argument("--reps", type=int, default=15, help="maximum timed steps per side (default 15)")
     parser.add_argument("--budget", type=float, default=3.0, help="seconds of timed steps per side and cell; slow steps run fewer reps, at least 3 (default 3)")
     parser.add_argument("--numpy-samples", type=int, default=2, help="samples the numpy loops run before scaling to the batch (default 2)")
+    parser.add_argument("--openblas", choices=["auto", "yes", "no"], default="auto",
+                        help="also run sides (1o) and (3o) with OpenBLAS: auto runs them when libopenblas-dev is installed")
     parser.add_argument("--json", help="write every measurement to this file")
     parser.add_argument("--extras", action="store_true", help="also time cnndbg's startup, record -o and explain of the largest conv1.dW sum")
     parser.add_argument("--worker", choices=["torch", "torch-hooks", "numpy"], help=argparse.SUPPRESS)
@@ -286,7 +301,7 @@ def run_json(command, env):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure_cell(args, stepbench, model, batch, spec, env):
+def measure_cell(args, stepbench, stepbench_openblas, model, batch, spec, env):
     """Run every side once for one model and batch; return their results by key."""
     go = [stepbench, "-batch", str(batch), "-reps", str(args.reps), "-budget", str(args.budget)]
     if MODELS[model]:
@@ -301,9 +316,15 @@ def measure_cell(args, stepbench, model, batch, spec, env):
         "3h": worker + ["--worker", "torch-hooks"],
         "4": worker + ["--worker", "numpy"],
     }
+    envs = {}
+    if stepbench_openblas:
+        sides["1o"] = [stepbench_openblas] + sides["1"][1:]
+        envs["1o"] = dict(env, OPENBLAS_NUM_THREADS="1")
+        sides["3o"] = sides["3"]
+        envs["3o"] = dict(env, LD_LIBRARY_PATH=OPENBLAS_LIB)
     results = {}
     for key, command in sides.items():
-        results[key] = run_json(command, env)
+        results[key] = run_json(command, envs.get(key, env))
         print(f"  {model} m={batch} ({key}) {results[key]['side']}: {results[key]['median_ms']:.2f} ms", file=sys.stderr)
     return results
 
@@ -320,6 +341,15 @@ def print_tables(cells):
         approx = "~" if r["4"].get("extrapolated") else ""
         print(f"| {model} | {batch} | {ms['1']:.2f} | {ms['2']:.2f} | {ms['3']:.2f} | {ms['3h']:.2f} | {approx}{ms['4']:.0f} "
               f"| {ratio(ms['1'], ms['3'])} | {ratio(ms['2'], ms['3'])} | {ratio(ms['3h'], ms['3'])} | {approx}{ratio(ms['4'], ms['3'])} | {ratio(ms['1'], ms['2'])} |")
+    if "1o" in cells[0][1]:
+        print()
+        print("With OpenBLAS: (1o) cnndbg built with -tags openblas, recording; (3o) PyTorch on OpenBLAS.")
+        print()
+        print("| model | m | (1o) record | (3o) PyTorch | (1o)/(3o) | (1)/(3o) | (1)/(1o) |")
+        print("|---|--:|--:|--:|--:|--:|--:|")
+        for (model, batch), r in cells:
+            ms = {k: v["median_ms"] for k, v in r.items()}
+            print(f"| {model} | {batch} | {ms['1o']:.2f} | {ms['3o']:.2f} | {ratio(ms['1o'], ms['3o'])} | {ratio(ms['1'], ms['3o'])} | {ratio(ms['1'], ms['1o'])} |")
     print()
     print("Peak RSS of each side's process, MiB, and timed steps per side:")
     print()
@@ -444,6 +474,13 @@ def main(argv):
         cnndbg = os.path.join(tmp, "cnndbg")
         subprocess.run(["go", "build", "-o", stepbench, "./bench/stepbench"], check=True, cwd=ROOT)
         subprocess.run(["go", "build", "-o", cnndbg, "./cmd/cnndbg"], check=True, cwd=ROOT)
+        stepbench_openblas = None
+        have_openblas = os.path.exists(OPENBLAS_HEADER) and os.path.isdir(OPENBLAS_LIB)
+        if args.openblas == "yes" and not have_openblas:
+            raise SystemExit(f"side_by_side.py: --openblas yes: {OPENBLAS_HEADER} not found; apt-get install libopenblas-dev")
+        if args.openblas != "no" and have_openblas:
+            stepbench_openblas = os.path.join(tmp, "stepbench-openblas")
+            subprocess.run(["go", "build", "-tags", "openblas", "-o", stepbench_openblas, "./bench/stepbench"], check=True, cwd=ROOT)
         started = time.time()
         header = machine_lines(args)
         cells = []
@@ -452,7 +489,7 @@ def main(argv):
                                   check=True, capture_output=True, text=True, cwd=ROOT).stdout
             spec = json.dumps(json.loads(spec))
             for batch in batches:
-                cells.append(((model, batch), measure_cell(args, stepbench, model, batch, spec, env)))
+                cells.append(((model, batch), measure_cell(args, stepbench, stepbench_openblas, model, batch, spec, env)))
         extras = measure_extras(cnndbg, env, tmp) if args.extras else []
         took = time.time() - started
 
