@@ -151,3 +151,34 @@ func TestConvInfTimesZeroIsNaN(t *testing.T) {
 		t.Errorf("dA_prev[0] = %g for W 0 and dZ Inf, want NaN", dAPrev.Data[0])
 	}
 }
+
+func TestPositiveMaskMatchesGreaterThanZero(t *testing.T) {
+	values := []float64{0, math.Copysign(0, -1), 1, -1, 5e-324, -5e-324, math.MaxFloat64, -math.MaxFloat64,
+		math.Inf(1), math.Inf(-1), math.NaN(), math.Copysign(math.NaN(), -1), math.Float64frombits(0x7FF0000000000001)}
+	for _, v := range values {
+		want := uint64(0)
+		if v > 0 {
+			want = math.MaxUint64
+		}
+		if got := positiveMask(v); got != want {
+			t.Errorf("positiveMask(%g) (bits %#x) = %#x, want %#x", v, math.Float64bits(v), got, want)
+		}
+	}
+}
+
+func TestReLUKeepsNaNAndBlocksGradient(t *testing.T) {
+	l := NewReLU("relu")
+	z := FromData([]float64{math.NaN(), -1, 0, 2, math.Inf(1), math.Inf(-1)}, 1, 6)
+	a := l.Forward(z)
+	want := []float64{math.NaN(), 0, 0, 2, math.Inf(1), 0}
+	if k, ok := sameFloats(a.Data, want, 0); !ok {
+		t.Errorf("A[%d] = %g, want %g", k, a.Data[k], want[k])
+	}
+
+	dA := FromData([]float64{5, math.Inf(1), math.NaN(), math.NaN(), -3, 7}, 1, 6)
+	dZ, _ := l.Backward(z, a, dA)
+	wantDZ := []float64{0, 0, 0, math.NaN(), -3, 0}
+	if k, ok := sameFloats(dZ.Data, wantDZ, 0); !ok {
+		t.Errorf("dZ[%d] = %g, want %g", k, dZ.Data[k], wantDZ[k])
+	}
+}
