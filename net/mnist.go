@@ -92,8 +92,8 @@ func decodeIDXImages(r io.Reader, path string, from, to int) (*Tensor, error) {
 	if _, err := io.CopyN(io.Discard, r, int64(from*size)); err != nil {
 		return nil, fmt.Errorf("%s: truncated: the header promises %d images: %v: download the file again", path, n, err)
 	}
-	buf := make([]byte, (to-from)*size)
-	if _, err := io.ReadFull(r, buf); err != nil {
+	buf, err := readAtMost(r, (to-from)*size)
+	if err != nil {
 		return nil, fmt.Errorf("%s: truncated: the header promises %d images of %d×%d: %v: download the file again", path, n, rows, cols, err)
 	}
 	x := NewTensor(to-from, rows, cols, 1)
@@ -139,8 +139,8 @@ func decodeIDXLabels(r io.Reader, path string, from, to int) ([]int, error) {
 	if _, err := io.CopyN(io.Discard, r, int64(from)); err != nil {
 		return nil, fmt.Errorf("%s: truncated: the header promises %d labels: %v: download the file again", path, n, err)
 	}
-	buf := make([]byte, to-from)
-	if _, err := io.ReadFull(r, buf); err != nil {
+	buf, err := readAtMost(r, to-from)
+	if err != nil {
 		return nil, fmt.Errorf("%s: truncated: the header promises %d labels: %v: download the file again", path, n, err)
 	}
 	labels := make([]int, len(buf))
@@ -148,6 +148,20 @@ func decodeIDXLabels(r io.Reader, path string, from, to int) ([]int, error) {
 		labels[k] = int(v)
 	}
 	return labels, nil
+}
+
+// readAtMost reads n bytes from r. Memory grows with the bytes actually
+// read, so a header that promises more than a truncated file holds costs no
+// more than the file.
+func readAtMost(r io.Reader, n int) ([]byte, error) {
+	buf, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil {
+		return nil, err
+	}
+	if len(buf) < n {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return buf, nil
 }
 
 func checkRange(path string, from, to, n int) (int, int, error) {

@@ -75,6 +75,9 @@ func (s *Spec) Check() error {
 	}
 	seen := map[string]bool{}
 	shape := []int{in.Height, in.Width, in.Channels}
+	if err := checkSpecSize("input", "shape", shape); err != nil {
+		return err
+	}
 	for k, ls := range s.Layers {
 		where := fmt.Sprintf("layer %d (%q)", k, ls.Name)
 		if ls.Name == "" || strings.ContainsAny(ls.Name, ".[] ") {
@@ -101,8 +104,29 @@ func (s *Spec) Check() error {
 		if shape, err = l.OutShape(shape); err != nil {
 			return err
 		}
+		if err := checkSpecSize(where, "output shape", shape); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// minSpecElements is the element count a spec's arrays may always have,
+// whatever the memory limit, so that a small --max-memory for files still
+// lets the built-in model run.
+const minSpecElements = 1 << 24
+
+// checkSpecSize rejects a per-sample activation or a weight tensor of a spec
+// with more elements than the memory limit allows (at least
+// minSpecElements), so that a mistaken spec fails with an error instead of
+// overflowing a shape or allocating more memory than the machine has.
+func checkSpecSize(where, what string, shape []int) error {
+	limit, err := elementLimit()
+	if err != nil {
+		return err
+	}
+	_, err = checkElements(where+": "+what, shape, max(limit, minSpecElements))
+	return err
 }
 
 // Classes returns the number of classes: the width of the last dense layer.
@@ -147,6 +171,9 @@ func (s *Spec) newLayer(ls LayerSpec, in []int, rng *rand.Rand) (Layer, error) {
 		if len(in) != 3 {
 			return nil, fmt.Errorf("%s needs an (n_H, n_W, n_C) input, got shape %v", where, in)
 		}
+		if err := checkSpecSize(where, "W", []int{ls.Size, ls.Size, in[2], ls.Filters}); err != nil {
+			return nil, err
+		}
 		w := NewTensor(ls.Size, ls.Size, in[2], ls.Filters)
 		heInit(w, ls.Size*ls.Size*in[2], rng)
 		return NewConv(ls.Name, w, NewTensor(1, 1, 1, ls.Filters), stride, ls.Pad), nil
@@ -178,6 +205,9 @@ func (s *Spec) newLayer(ls LayerSpec, in []int, rng *rand.Rand) (Layer, error) {
 		}
 		if len(in) != 1 {
 			return nil, fmt.Errorf("%s needs a flat (n,) input, got shape %v: add a flatten layer before it", where, in)
+		}
+		if err := checkSpecSize(where, "W", []int{in[0], ls.Units}); err != nil {
+			return nil, err
 		}
 		w := NewTensor(in[0], ls.Units)
 		heInit(w, in[0], rng)

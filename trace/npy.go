@@ -170,7 +170,7 @@ func parseNpyDict(text string) (npyInfo, error) {
 		}
 		p.space()
 		if !p.eat(":") {
-			return bad("expected ':' after '" + key + "'")
+			return bad(fmt.Sprintf("expected ':' after %q", key))
 		}
 		p.space()
 		switch key {
@@ -192,7 +192,7 @@ func parseNpyDict(text string) (npyInfo, error) {
 				return bad("shape is not a tuple of non-negative integers")
 			}
 		default:
-			return bad("unknown key '" + key + "'")
+			return bad(fmt.Sprintf("unknown key %q", key))
 		}
 		seen[key] = true
 		p.space()

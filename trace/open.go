@@ -274,7 +274,7 @@ func (l *fileLoader) read(id int) ([]float64, error) {
 		return nil, fmt.Errorf("%s: member %s has a bad .npy header: %v", l.path, mt.Member, err)
 	}
 	if info.descr != "<f8" || info.fortranOrder || !equalInts(info.shape, mt.Shape) {
-		return nil, fmt.Errorf("%s: member %s holds a %s array of shape %s (Fortran order %v) but the manifest gives '<f8' %s in C order",
+		return nil, fmt.Errorf("%s: member %s holds a %q array of shape %s (Fortran order %v) but the manifest gives \"<f8\" %s in C order",
 			l.path, mt.Member, info.descr, shapeRepr(info.shape), info.fortranOrder, shapeRepr(mt.Shape))
 	}
 	n := Size(mt.Shape)
