@@ -67,6 +67,8 @@ def parse_args(argv):
     parser.add_argument("--models", default="lenet,wide", help="comma-separated models: lenet, wide (default both)")
     parser.add_argument("--reps", type=int, default=15, help="maximum timed steps per side (default 15)")
     parser.add_argument("--budget", type=float, default=3.0, help="seconds of timed steps per side and cell; slow steps run fewer reps, at least 3 (default 3)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every cell this many times, in turn, and pool the timed steps of each side (default 1)")
     parser.add_argument("--numpy-samples", type=int, default=2, help="samples the numpy loops run before scaling to the batch (default 2)")
     parser.add_argument("--openblas", choices=["auto", "yes", "no"], default="auto",
                         help="also run sides (1o) and (3o) with OpenBLAS: auto runs them when libopenblas-dev is installed")
@@ -329,6 +331,19 @@ def measure_cell(args, stepbench, stepbench_openblas, model, batch, spec, env):
     return results
 
 
+def pool_results(pooled, cell):
+    """Add one round's results of a cell to pooled: times are joined, the
+    median taken over all of them, and the peak RSS is the largest."""
+    for key, result in cell.items():
+        if key not in pooled:
+            pooled[key] = result
+            continue
+        into = pooled[key]
+        into["times_ms"] = into["times_ms"] + result["times_ms"]
+        into["median_ms"] = statistics.median(into["times_ms"])
+        into["max_rss_mib"] = max(into["max_rss_mib"], result["max_rss_mib"])
+
+
 def ratio(a, b):
     return f"{a / b:.2f}"
 
@@ -483,13 +498,18 @@ def main(argv):
             subprocess.run(["go", "build", "-tags", "openblas", "-o", stepbench_openblas, "./bench/stepbench"], check=True, cwd=ROOT)
         started = time.time()
         header = machine_lines(args)
-        cells = []
+        specs = {}
         for model in models:
             spec = subprocess.run([stepbench, "-print-spec"] + (["-model", MODELS[model]] if MODELS[model] else []),
                                   check=True, capture_output=True, text=True, cwd=ROOT).stdout
-            spec = json.dumps(json.loads(spec))
-            for batch in batches:
-                cells.append(((model, batch), measure_cell(args, stepbench, stepbench_openblas, model, batch, spec, env)))
+            specs[model] = json.dumps(json.loads(spec))
+        pooled = {}
+        for _ in range(args.rounds):
+            for model in models:
+                for batch in batches:
+                    cell = measure_cell(args, stepbench, stepbench_openblas, model, batch, specs[model], env)
+                    pool_results(pooled.setdefault((model, batch), {}), cell)
+        cells = list(pooled.items())
         extras = measure_extras(cnndbg, env, tmp) if args.extras else []
         took = time.time() - started
 
@@ -497,7 +517,7 @@ def main(argv):
     print()
     print_tables(cells)
     print("\n".join(extras))
-    print(f"\nThe run took {took:.0f} s.")
+    print(f"\nThe run took {took:.0f} s; load average after it {os.getloadavg()[0]:.2f}; {args.rounds} round(s).")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": header, "cells": [{"model": m, "batch": b, "sides": r} for (m, b), r in cells]}, f, indent=1)
