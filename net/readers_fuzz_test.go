@@ -13,8 +13,8 @@ import (
 )
 
 // The fuzz targets below feed arbitrary bytes to every reader of a file a
-// user can hand cnndbg. Each must return a tensor or a one-line error, and
-// never panic or allocate more than the element limit. The seeds are the
+// user can hand cnndbg. Each must return a tensor or a one-line error and
+// never panic. fuzzElementLimit bounds the arrays they may allocate. The seeds are the
 // files of testdata plus the corpora under testdata/fuzz, which plain
 // `go test` replays; .ci/fuzz runs each target for a few seconds.
 
@@ -118,16 +118,16 @@ func FuzzParseSpec(f *testing.F) {
 }
 
 // smallSpec reports whether a network of spec is cheap enough to build and
-// step in a fuzz iteration: every layer's output and weights stay under
-// 4096 elements per sample.
+// step in a fuzz iteration: at most 4096 input elements per sample, at
+// most 64 filters of size 16, 4096 units and a pad of 16 per layer.
 func smallSpec(spec *Spec) bool {
-	const most = 4096
+	const maxElements = 4096
 	in := spec.Input
-	if in.Height*in.Width*in.Channels > most {
+	if in.Height*in.Width*in.Channels > maxElements {
 		return false
 	}
 	for _, ls := range spec.Layers {
-		if ls.Filters > 64 || ls.Size > 16 || ls.Units > most || ls.Pad > 16 {
+		if ls.Filters > 64 || ls.Size > 16 || ls.Units > maxElements || ls.Pad > 16 {
 			return false
 		}
 	}

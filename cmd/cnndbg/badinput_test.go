@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,6 +251,7 @@ func TestMoreBadInputs(t *testing.T) {
 				t.Setenv(key, value)
 			}
 			code, _, stderr := runCLI(t, c.args...)
+			t.Logf("stderr: %s", stderr)
 			if code != 2 {
 				t.Errorf("exit status %d, want 2; stderr %q", code, stderr)
 			}
@@ -280,5 +280,4 @@ func TestMoreBadInputs(t *testing.T) {
 			}
 		}
 	}
-	_ = io.Discard
 }
