@@ -13,7 +13,7 @@ import (
 // This file keeps the terminal usable whatever ends the screen. bubbletea
 // v2.1.1 restores the terminal when Update returns tea.Quit and when it
 // catches a panic, but it prints the panic's stack trace on the screen,
-// turns SIGTERM into a normal quit (so the exit status says success), and
+// turns SIGTERM into a normal quit (so the exit status reports success), and
 // leaves SIGHUP to Go's default, which exits without restoring the
 // terminal. guard and watchSignals fill those gaps.
 
