@@ -55,6 +55,17 @@ func (c Comparison) Matches() bool {
 	return c.ShapeOK && c.Wrong == 0
 }
 
+// ElementWrong reports whether the element at row-major offset k of Given
+// is outside tol of the same element of Expected, by the rule that Wrong
+// counts. It is false when the values were not compared.
+func (c *Comparison) ElementWrong(k int, tol float64) bool {
+	if !c.Compared {
+		return false
+	}
+	ok, _ := withinTolerance(c.Expected.Data[k], c.Given.Data[k], tol)
+	return !ok
+}
+
 // Report is the outcome of comparing a learner's arrays with one conv or
 // pool exercise.
 type Report struct {

@@ -23,6 +23,9 @@ func keyOf(tensor int, index []int) explainKey {
 // explained is everything the inspector shows about an element that takes
 // time to compute: its terms with their running sums, and its provenance.
 type explained struct {
+	// tr is the trace the element belongs to, so a screen that switched
+	// traces can drop an explanation of the other one.
+	tr     *trace.Trace
 	key    explainKey
 	tensor int
 	index  []int
@@ -48,7 +51,7 @@ func explainCmd(tr *trace.Trace, tensor int, index []int) tea.Cmd {
 }
 
 func explainElement(tr *trace.Trace, tensor int, index []int) *explained {
-	r := &explained{key: keyOf(tensor, index), tensor: tensor, index: index}
+	r := &explained{tr: tr, key: keyOf(tensor, index), tensor: tensor, index: index}
 	r.x, r.err = net.Explain(tr, tensor, index)
 	if r.err == nil {
 		r.running = runningSums(r.x.Terms)

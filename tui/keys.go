@@ -10,6 +10,7 @@ type KeyMap struct {
 	Timeline  TimelineKeys
 	Tensor    TensorKeys
 	Inspector InspectorKeys
+	Course    CourseKeys
 }
 
 // GlobalKeys work whichever pane has the focus.
@@ -75,6 +76,7 @@ func DefaultKeyMap() KeyMap {
 			PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
 			PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
 		},
+		Course: defaultCourseKeys(),
 	}
 }
 
@@ -97,8 +99,9 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 			k.Tensor.PrevSample, k.Tensor.NextSample, k.Tensor.PrevChannel, k.Tensor.NextChannel},
 		{k.Inspector.Drill, k.Inspector.Back, k.Inspector.Up, k.Inspector.Down,
 			k.Inspector.PageUp, k.Inspector.PageDown},
+		{k.Course.NextMistake, k.Course.RealDZ, k.Course.NextWrong, k.Course.PrevWrong},
 	}
 }
 
 // helpGroupTitles name the groups of FullHelp.
-var helpGroupTitles = []string{"everywhere", "timeline", "tensor view", "inspector"}
+var helpGroupTitles = []string{"everywhere", "timeline", "tensor view", "inspector", "course"}

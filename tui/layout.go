@@ -44,7 +44,14 @@ type layout struct {
 }
 
 func computeLayout(width, height int, focus pane, leftTab pane) layout {
-	top, h := 1, height-2
+	return computeLayoutBelow(0, width, height, focus, leftTab)
+}
+
+// computeLayoutBelow places the panes as computeLayout does, under banner
+// lines that follow the header. The banner takes lines from the panes but
+// does not change which layout the window size gets.
+func computeLayoutBelow(banner, width, height int, focus pane, leftTab pane) layout {
+	top, h := 1+banner, height-2-banner
 	if width >= wideWidth && height >= wideHeight {
 		tw := clamp(width*30/100, 28, 56)
 		mw := clamp(width*33/100, 34, 60)

@@ -34,6 +34,18 @@ type Options struct {
 	Keys          *KeyScript
 	KeyDelay      time.Duration
 	ExitAfterKeys bool
+
+	// Banner, when set, is a line under the header that stays on screen,
+	// such as the note that Z stands in for dZ in an exercise.
+	Banner string
+	// RealDZ, when set, records a training step whose first conv layer
+	// receives a real dZ, and returns its trace and title. The r key
+	// calls it and shows the event that writes that dZ.
+	RealDZ func() (*trace.Trace, string, error)
+	// Compare, when set, opens the screen in diff mode: the learner's
+	// arrays against the correct ones. The trace given to New or Run must
+	// be Compare.Exercise.Trace.
+	Compare *net.Report
 }
 
 // Model is the debugger screen, a tea.Model. Its panes report changes as
@@ -79,6 +91,8 @@ type Model struct {
 	// deferredUps counts the u presses that wait for an explanation still
 	// computing. Each arrival carries out one of them.
 	deferredUps int
+
+	course course
 }
 
 // New returns the screen for trace tr, on its first event.
@@ -103,6 +117,7 @@ func New(tr *trace.Trace, opts Options) Model {
 			m.inspector.SetElement(msg.event, msg.tensor, msg.index)
 		}
 	}
+	m.openCourse()
 	return m
 }
 
@@ -129,9 +144,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseClickMsg:
 		return m.handleClick(msg.Mouse())
 	case explainedMsg:
+		if msg.result.tr != m.tr {
+			return m, nil
+		}
 		return m.handleExplained(msg.result)
 	}
-	return m, nil
+	return m.updateCourse(msg)
 }
 
 // handle acts on a message a pane returned.
@@ -148,12 +166,12 @@ func (m Model) handle(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m *Model) resize() {
-	l := computeLayout(m.width, m.height, m.focus, m.leftTab)
+	l := m.layoutBelowBanner(m.focus, m.leftTab)
 	inner := func(p pane) (int, int) {
 		b := l.boxes[p]
 		if b.w == 0 {
 			// A hidden tab keeps the size it will have when shown.
-			b = computeLayout(m.width, m.height, p, p).boxes[p]
+			b = m.layoutBelowBanner(p, p).boxes[p]
 		}
 		return max(b.w-2, 1), max(b.h-2, 1)
 	}
@@ -163,7 +181,7 @@ func (m *Model) resize() {
 	m.help.SetWidth(m.width)
 }
 
-func (m Model) layout() layout { return computeLayout(m.width, m.height, m.focus, m.leftTab) }
+func (m Model) layout() layout { return m.layoutBelowBanner(m.focus, m.leftTab) }
 
 func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.prompt != 0 {
@@ -214,6 +232,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.drill()
 	case key.Matches(msg, m.keys.Inspector.Back):
 		return m.back()
+	}
+	if mm, cmd, ok := m.courseKey(msg); ok {
+		return mm, cmd
 	}
 
 	tk := m.keys.Tensor
@@ -572,6 +593,7 @@ func (m Model) content() string {
 	if m.showHelp {
 		lines = append(lines, m.helpOverlay()...)
 	} else {
+		lines = append(lines, m.bannerLines()...)
 		lines = append(lines, m.panes()...)
 	}
 	lines = append(lines, m.footer())
@@ -590,6 +612,9 @@ func (m Model) panes() []string {
 		switch p {
 		case timelinePane:
 			content = m.timeline.lines()
+			if m.course.data.compare != nil {
+				content = m.compareReportLines()
+			}
 		case tensorPane:
 			content = m.tensors.lines()
 		default:
@@ -626,6 +651,7 @@ func (m Model) header() string {
 		e := &m.tr.Events[m.timeline.current]
 		right = fmt.Sprintf("event %d/%d %s %s %s", e.Index, n-1, e.Layer, e.Kind, e.Phase)
 	}
+	right += m.predictionMark()
 	if loss := m.tr.Tensor("loss"); loss != nil && len(loss.Shape) == 1 && loss.Shape[0] == 1 {
 		if v, err := m.tr.Value(loss.ID, 0); err == nil {
 			right += fmt.Sprintf(" · loss %.6g", v)

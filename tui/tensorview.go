@@ -46,6 +46,9 @@ type tensorView struct {
 
 	term          *termFocus
 	width, height int
+
+	// course holds the batch's predictions and compare's diff mode.
+	course *courseData
 }
 
 func newTensorView(tr *trace.Trace, keys TensorKeys, st Styles) tensorView {
@@ -223,6 +226,9 @@ func (v tensorView) Click(x, y int) (tensorView, tea.Msg) {
 	if v.Tensor() < 0 || v.term != nil {
 		return v, nil
 	}
+	if a := v.comparedArray(); a != nil {
+		return v.compareClick(a, x, y)
+	}
 	header, hm, _, ok := v.frame()
 	if !ok {
 		return v, nil
@@ -281,6 +287,9 @@ func (v *tensorView) frame() (header []string, hm heatmap, footer []string, ok b
 	if sel := v.selectorLine(plan, t.Shape, cur); sel != "" {
 		header = append(header, sel)
 	}
+	if line := v.predictionLine(); line != "" {
+		header = append(header, line)
+	}
 	rows, cols := plan.size(t.Shape)
 	sc := v.scaleOf(id, role, data)
 	hm = heatmap{
@@ -315,6 +324,9 @@ func (v tensorView) lines() []string {
 	}
 	if v.term != nil {
 		return v.termLines()
+	}
+	if lines, ok := v.compareMapLines(); ok {
+		return lines
 	}
 	header, hm, footer, ok := v.frame()
 	if !ok {
