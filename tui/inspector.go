@@ -37,6 +37,10 @@ type inspector struct {
 	scroll int
 
 	width, height int
+
+	// extra are lines drawn above the terms: the hunting tools' findings
+	// about the element.
+	extra []string
 }
 
 func newInspector(tr *trace.Trace, keys InspectorKeys, st Styles) inspector {
@@ -205,6 +209,7 @@ func (in inspector) document() (lines []string, focusStart, focusEnd int) {
 		wrap(label + eventLabel(&in.tr.Events[c]))
 	}
 	add("")
+	add(in.extra...)
 
 	r := in.result
 	switch {

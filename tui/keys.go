@@ -11,6 +11,7 @@ type KeyMap struct {
 	Tensor    TensorKeys
 	Inspector InspectorKeys
 	Course    CourseKeys
+	Hunt      HuntKeys
 }
 
 // GlobalKeys work whichever pane has the focus.
@@ -77,6 +78,7 @@ func DefaultKeyMap() KeyMap {
 			PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
 		},
 		Course: defaultCourseKeys(),
+		Hunt:   defaultHuntKeys(),
 	}
 }
 
@@ -92,7 +94,8 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // helpGroupTitles.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Global.Help, k.Global.Quit, k.Global.FocusNext, k.Global.FocusPrev, k.Global.Producer},
+		append([]key.Binding{k.Global.Help, k.Global.Quit, k.Global.FocusNext, k.Global.FocusPrev, k.Global.Producer},
+			k.Hunt.help()...),
 		{k.Timeline.Next, k.Timeline.Prev, k.Timeline.First, k.Timeline.Last,
 			k.Timeline.Up, k.Timeline.Down, k.Timeline.Search, k.Timeline.Jump},
 		{k.Tensor.NextTensor, k.Tensor.PrevTensor, k.Tensor.Up, k.Tensor.Down, k.Tensor.Left, k.Tensor.Right,

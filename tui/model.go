@@ -46,6 +46,9 @@ type Options struct {
 	// arrays against the correct ones. The trace given to New or Run must
 	// be Compare.Exercise.Trace.
 	Compare *net.Report
+
+	// Diff, when set, shows trace B of cnndbg diff beside this one.
+	Diff *DiffOptions
 }
 
 // Model is the debugger screen, a tea.Model. Its panes report changes as
@@ -93,6 +96,8 @@ type Model struct {
 	deferredUps int
 
 	course course
+	// hunt is the state of the bad-gradient tools.
+	hunt hunt
 }
 
 // New returns the screen for trace tr, on its first event.
@@ -118,7 +123,7 @@ func New(tr *trace.Trace, opts Options) Model {
 		}
 	}
 	m.openCourse()
-	return m
+	return m.initHunt()
 }
 
 // Init starts explaining the first element.
@@ -126,7 +131,7 @@ func (m Model) Init() tea.Cmd {
 	if m.inspector.tensor < 0 {
 		return nil
 	}
-	return m.requestExplain(m.inspector.tensor, m.inspector.index)
+	return tea.Batch(m.requestExplain(m.inspector.tensor, m.inspector.index), m.diffCmd())
 }
 
 // Update handles one message.
@@ -148,6 +153,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m.handleExplained(msg.result)
+	case huntMsg:
+		return msg.apply(m)
 	}
 	return m.updateCourse(msg)
 }
@@ -236,6 +243,9 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if mm, cmd, ok := m.courseKey(msg); ok {
 		return mm, cmd
 	}
+	if mm, cmd, ok := m.handleHuntKey(msg); ok {
+		return mm, cmd
+	}
 
 	tk := m.keys.Tensor
 	if key.Matches(msg, tk.NextTensor, tk.PrevTensor, tk.PrevSample, tk.NextSample, tk.PrevChannel, tk.NextChannel) {
@@ -310,7 +320,7 @@ func (m Model) selectEvent(event int) (Model, tea.Cmd) {
 func (m Model) chooseElement(msg elementChosenMsg) (Model, tea.Cmd) {
 	m.inspector.SetElement(msg.event, msg.tensor, msg.index)
 	m.tensors.SetTerm(nil)
-	return m, m.requestExplain(msg.tensor, msg.index)
+	return m, tea.Batch(m.requestExplain(msg.tensor, msg.index), m.diffCmd())
 }
 
 // requestExplain shows a cached explanation at once, or starts computing
@@ -480,6 +490,9 @@ func (m Model) handlePrompt(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) runPrompt(kind rune, text string) (Model, tea.Cmd) {
+	if mm, cmd, ok := m.runHuntPrompt(kind, text); ok {
+		return mm, cmd
+	}
 	if kind == '/' {
 		if strings.TrimSpace(text) == "" {
 			text = m.lastSearch
@@ -618,7 +631,7 @@ func (m Model) panes() []string {
 		case tensorPane:
 			content = m.tensors.lines()
 		default:
-			content = m.inspector.lines()
+			content = m.inspectorLines()
 		}
 		blocks = append(blocks, drawBox(m.styles, m.paneTitle(p, l), content, b.w, b.h, m.focus == p))
 	}
@@ -670,6 +683,8 @@ func (m Model) header() string {
 
 func (m Model) footer() string {
 	switch {
+	case huntPromptLabel(m.prompt) != "":
+		return fitLine(m.styles.Prompt.Render(huntPromptLabel(m.prompt))+m.promptText+"▏", m.width)
 	case m.prompt == '/':
 		return fitLine(m.styles.Prompt.Render("search: ")+m.promptText+"▏", m.width)
 	case m.prompt == ':':

@@ -144,6 +144,10 @@ func (sc scale) level(v float64) (int, int) {
 		if sc.hi <= 0 || sign == 0 {
 			return 0, sign
 		}
+		if math.IsInf(v, 0) {
+			// An infinity draws as a glyph over the darkest shade of its sign.
+			return shadeLevels - 1, sign
+		}
 		// Any non-zero value gets at least level 1, so its sign shows.
 		l := 1 + int(math.Floor(math.Abs(v)/sc.hi*float64(shadeLevels-1)))
 		return min(l, shadeLevels-1), sign

@@ -27,10 +27,15 @@ type timeline struct {
 	width, height int
 	layerWidth    int
 	kindWidth     int
+
+	// steps groups the events by training step; nil for one step.
+	steps *stepGroups
+	// breaks marks the events at which a breakpoint stops.
+	breaks map[int]bool
 }
 
 func newTimeline(tr *trace.Trace, keys TimelineKeys, st Styles) timeline {
-	t := timeline{tr: tr, keys: keys, styles: st}
+	t := timeline{tr: tr, keys: keys, styles: st, steps: newStepGroups(tr)}
 	for _, e := range tr.Events {
 		t.layerWidth = max(t.layerWidth, len(e.Layer))
 		t.kindWidth = max(t.kindWidth, len(shortKind(e.Kind)))
@@ -78,11 +83,18 @@ func (t timeline) step(delta int) (timeline, tea.Msg) {
 // Scroll moves the visible window of events by delta lines without
 // changing the current event.
 func (t *timeline) Scroll(delta int) {
+	if t.steps != nil {
+		t.groupedScroll(delta)
+		return
+	}
 	t.top = clamp(t.top+delta, 0, max(len(t.tr.Events)-t.listHeight(), 0))
 }
 
 // EventAt returns the event listed on line y of the pane's content, or -1.
 func (t timeline) EventAt(y int) int {
+	if t.steps != nil {
+		return t.groupedEventAt(y)
+	}
 	e := t.top + y
 	if y < 0 || y >= t.listHeight() || e >= len(t.tr.Events) {
 		return -1
@@ -102,6 +114,10 @@ func (t timeline) formulaLines() int {
 func (t timeline) listHeight() int { return max(t.height-t.formulaLines(), 1) }
 
 func (t *timeline) follow() {
+	if t.steps != nil {
+		t.groupedFollow()
+		return
+	}
 	h := t.listHeight()
 	if t.current < t.top {
 		t.top = t.current
@@ -119,6 +135,9 @@ func (t timeline) View() string {
 func (t timeline) lines() []string {
 	if len(t.tr.Events) == 0 {
 		return []string{"the trace has no events"}
+	}
+	if t.steps != nil {
+		return t.groupedLines()
 	}
 	var lines []string
 	for e := t.top; e < len(t.tr.Events) && len(lines) < t.listHeight(); e++ {
@@ -140,15 +159,15 @@ func (t timeline) lines() []string {
 	return lines
 }
 
-// row renders one event: a cursor gutter, a breakpoint gutter (blank for
-// now), index, phase, layer, kind and the event's formula.
+// row renders one event: a cursor gutter, a breakpoint and non-finite
+// gutter, index, phase, layer, kind and the event's formula.
 func (t timeline) row(i int) string {
 	e := &t.tr.Events[i]
 	mark := " "
 	if i == t.current {
 		mark = "▶"
 	}
-	text := fmt.Sprintf("%s %2d %-4s %-*s %-*s %s", mark, e.Index, phaseAbbrev(e.Phase),
+	text := fmt.Sprintf("%s%s%2d %-4s %-*s %-*s %s", mark, t.gutter(i), e.Index, phaseAbbrev(e.Phase),
 		t.layerWidth, e.Layer, t.kindWidth, shortKind(e.Kind), eventFormula(e))
 	text = fitLine(text, t.width)
 	if i == t.current {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cnndbg/cnndbg/net"
 	"github.com/cnndbg/cnndbg/trace"
+	"github.com/cnndbg/cnndbg/tui"
 )
 
 // diffFound reports that diff ran and found a difference, which it has
@@ -28,6 +30,11 @@ order, and prints the first element that differs by more than --tol
 values and both explanations, the terms that changed first. It also lists
 the step inputs (images, labels, initial parameters) and hyperparameters
 that differ, which are usually the cause.
+
+On a terminal, diff opens the debugger on trace A at the first
+difference instead of printing: the inspector shows each element's value
+in A and in B and the terms that changed most, and n and p step both
+traces together.
 
 Exit status: 0 if the traces agree, 1 if they differ, 2 if they cannot be
 compared (different models or event lists; the message says where they
@@ -61,6 +68,9 @@ diverge) or a file is bad.`,
 			if err != nil {
 				return badInput(err)
 			}
+			if interactive(stdout) {
+				return diffScreen(a, b, d, args[0], args[1], tol)
+			}
 			if printDiff(stdout, a, b, d, args[0], args[1], tol, top) {
 				return diffFound
 			}
@@ -70,6 +80,24 @@ diverge) or a file is bad.`,
 	cmd.Flags().Float64Var(&tol, "tol", net.DefaultDiffTolerance, "absolute and relative tolerance `X` below which two values count as equal")
 	cmd.Flags().IntVar(&top, "top", 8, "how many of the terms that differ most to list")
 	return cmd
+}
+
+// diffScreen opens the debugger on trace A beside trace B at their first
+// difference. It exits as the printed diff does: status 1 when they differ.
+func diffScreen(a, b *trace.Trace, d *net.TraceDiff, nameA, nameB string, tol float64) error {
+	opts := tui.Options{
+		NoColor:   os.Getenv("NO_COLOR") != "",
+		AltScreen: true,
+		Title:     "diff " + nameA + " " + nameB,
+		Diff:      &tui.DiffOptions{B: b, NameA: nameA, NameB: nameB, Result: d, Tol: tol},
+	}
+	if err := tui.Run(a, opts); err != nil {
+		return err
+	}
+	if d.First != nil || len(d.Params) > 0 || len(d.Inputs) > 0 {
+		return diffFound
+	}
+	return nil
 }
 
 // printDiff prints the differences and reports whether there are any.
