@@ -18,8 +18,18 @@ import (
 // file at path is an error whose message suggests --force. A replaced file
 // keeps its permission bits, and a new file gets 0644 whatever the umask.
 func WriteFileAtomic(path string, overwrite bool, write func(io.Writer) error) error {
+	info, statErr := os.Stat(path)
+	err := writeFileAtomic(path, overwrite, write, info, statErr)
+	if err != nil && statErr == nil && overwrite && info.Mode().IsRegular() {
+		return fmt.Errorf("%w; the existing %s is unchanged", err, path)
+	}
+	return err
+}
+
+// writeFileAtomic is WriteFileAtomic with the result of os.Stat(path).
+func writeFileAtomic(path string, overwrite bool, write func(io.Writer) error, info fs.FileInfo, statErr error) error {
 	mode := fs.FileMode(0o644)
-	switch info, statErr := os.Stat(path); {
+	switch {
 	case statErr == nil && !overwrite:
 		return fmt.Errorf("%s already exists: pass --force to replace it, or choose another name", path)
 	case statErr == nil && !info.Mode().IsRegular():

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,6 +46,9 @@ func TestWriteFileAtomicFailedWriteKeepsOldFile(t *testing.T) {
 	checkUserError(t, err, path, "no space left on device")
 	if !errors.Is(err, diskFull) {
 		t.Errorf("error %v does not wrap the write's error", err)
+	}
+	if !strings.Contains(err.Error(), "the existing "+path+" is unchanged") {
+		t.Errorf("error %q does not say the old file is unchanged", err)
 	}
 	checkOnlyFile(t, dir, "out.npy", "old")
 }

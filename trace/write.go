@@ -25,11 +25,19 @@ import (
 // Write refuses to replace an existing file. Every error is one line that
 // names path.
 func Write(path string, t *Trace, overwrite bool) error {
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("%s already exists: pass --force to replace it", path)
-		}
+	_, statErr := os.Lstat(path)
+	if statErr == nil && !overwrite {
+		return fmt.Errorf("%s already exists: pass --force to replace it", path)
 	}
+	err := write(path, t, overwrite)
+	if err != nil && statErr == nil {
+		return fmt.Errorf("%w; the existing %s is unchanged", err, path)
+	}
+	return err
+}
+
+// write does the work of Write once the existing file has been checked.
+func write(path string, t *Trace, overwrite bool) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
