@@ -9,7 +9,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/cnndbg/cnndbg/net"
-	"github.com/cnndbg/cnndbg/trace"
 )
 
 // HuntKeys are the keys that hunt for bad gradients: the numeric check of
@@ -273,12 +272,4 @@ func (msg nonFiniteMsg) apply(m Model) (Model, tea.Cmd) {
 			o.Name, indexString(o.Index), formatValue(o.Value), e.Index, e.Layer, e.Kind, e.Phase)
 	}
 	return m, cmd
-}
-
-// stepOf returns the step of event, 0 for an event out of range.
-func stepOf(tr *trace.Trace, event int) int {
-	if event < 0 || event >= len(tr.Events) {
-		return 0
-	}
-	return tr.Events[event].Step
 }
