@@ -138,8 +138,22 @@ func (x *Explanation) finish() {
 
 // compensatedSum returns Σ values by Neumaier's variant of Kahan summation.
 func compensatedSum(values []float64) float64 {
+	sums := RunningSums(values)
+	if len(sums) == 0 {
+		return 0
+	}
+	return sums[len(sums)-1]
+}
+
+// RunningSums returns the prefix sums of values, sums[k] = Σ values[:k+1],
+// each with Neumaier's compensated summation, so the last one is exactly
+// Explanation.Sum when values are the terms' values in order. Once a prefix
+// sum is infinite or NaN it is the plain IEEE sum: the carry of an infinite
+// sum would be ∞ − ∞ = NaN.
+func RunningSums(values []float64) []float64 {
+	sums := make([]float64, len(values))
 	var sum, carry float64
-	for _, v := range values {
+	for k, v := range values {
 		t := sum + v
 		if math.Abs(sum) >= math.Abs(v) {
 			carry += (sum - t) + v
@@ -147,13 +161,13 @@ func compensatedSum(values []float64) float64 {
 			carry += (v - t) + sum
 		}
 		sum = t
+		if math.IsInf(sum, 0) || math.IsNaN(sum) {
+			sums[k] = sum
+		} else {
+			sums[k] = sum + carry
+		}
 	}
-	if math.IsInf(sum, 0) || math.IsNaN(sum) {
-		// The carry of an infinite sum is ∞ − ∞ = NaN: the plain sum is
-		// the IEEE result.
-		return sum
-	}
-	return sum + carry
+	return sums
 }
 
 // recorded is a trace tensor with its values loaded and the name the

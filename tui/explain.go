@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"math"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -60,23 +59,14 @@ func explainElement(tr *trace.Trace, tensor int, index []int) *explained {
 	return r
 }
 
-// runningSums returns the prefix sums of the terms' values with Neumaier's
-// compensated summation, the method net.Explain uses for Sum.
+// runningSums returns the prefix sums of the terms' values, computed by
+// net so the last one is exactly the explanation's Sum.
 func runningSums(terms []net.Term) []float64 {
-	sums := make([]float64, len(terms))
-	var sum, carry float64
+	values := make([]float64, len(terms))
 	for k, term := range terms {
-		v := term.Value
-		t := sum + v
-		if math.Abs(sum) >= math.Abs(v) {
-			carry += (sum - t) + v
-		} else {
-			carry += (v - t) + sum
-		}
-		sum = t
-		sums[k] = sum + carry
+		values[k] = term.Value
 	}
-	return sums
+	return net.RunningSums(values)
 }
 
 // cacheTermBudget bounds the terms the explanation cache holds: about 250
