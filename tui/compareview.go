@@ -22,9 +22,9 @@ type compareMode struct {
 	byTensor map[int]*comparedArray
 }
 
-// comparedArray is one of the learner's arrays. wrong holds the row-major
-// offsets of its wrong elements, ascending; it is empty when the array
-// matches or its shape did not allow comparing the values.
+// comparedArray is one of the learner's arrays. wrong contains the
+// row-major offsets of its wrong elements in ascending order. It is empty
+// when the array matches or its shape did not allow comparing the values.
 type comparedArray struct {
 	c     *net.Comparison
 	tol   float64
@@ -351,9 +351,9 @@ func (m Model) compareReportLines() []string {
 		lines = append(lines, fitLine(verdict, width))
 	}
 
-	shown := d.byTensor[m.tensors.Tensor()]
+	selected := d.byTensor[m.tensors.Tensor()]
 	for _, a := range d.arrays {
-		if a.c.Matches() || shown != nil && a != shown {
+		if a.c.Matches() || selected != nil && a != selected {
 			continue
 		}
 		lines = append(lines, "")
@@ -362,8 +362,8 @@ func (m Model) compareReportLines() []string {
 	return lines
 }
 
-// compareFindings says in words what is wrong with an array that does not
-// match, and which known mistakes give it.
+// compareFindings describes in words what is wrong with an array that does
+// not match, and which known mistakes give it.
 func compareFindings(c *net.Comparison) string {
 	var b strings.Builder
 	switch {

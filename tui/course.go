@@ -28,8 +28,8 @@ func defaultCourseKeys() CourseKeys {
 	}
 }
 
-// courseData is what the course's features read and never change: the
-// batch's predictions and compare's diff mode. The tensor view shares it.
+// courseData is the read-only input of the course's features: the batch's
+// predictions and compare's diff mode. The tensor view shares it.
 type courseData struct {
 	// predictions has one entry per sample, or none for a trace without a
 	// loss, such as a single-layer exercise.
@@ -88,7 +88,7 @@ func (m Model) updateCourse(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// courseKey carries out the course's keys; ok is false for other keys.
+// courseKey carries out the course's keys. ok is false for other keys.
 func (m Model) courseKey(msg tea.KeyPressMsg) (Model, tea.Cmd, bool) {
 	k := m.keys.Course
 	switch {
@@ -210,7 +210,7 @@ func (m Model) openRealDZ(msg realDZMsg) (Model, tea.Cmd) {
 
 // switchTo shows screen next in place of m, keeping m for the r key. The
 // explanation m was waiting for is dropped when it arrives, because it
-// belongs to m's trace, so next asks again for the element it shows.
+// belongs to m's trace, so next requests the element it shows again.
 func (m Model) switchTo(next Model) (Model, tea.Cmd) {
 	m.status = ""
 	next.course.other = &m

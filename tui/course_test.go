@@ -146,14 +146,12 @@ func TestCompareFromRightArrayGoesToFirstWrong(t *testing.T) {
 }
 
 func TestCompareMatchingArraysSayNothingWrong(t *testing.T) {
-	r := overwriteReport(t)
 	right := overwriteReport(t)
-	right.Comparisons = right.Comparisons[1:]
+	right.Comparisons = right.Comparisons[1:] // dW only
 	d := newDriver(t, right.Exercise.Trace, Options{Compare: right}, 100, 30)
 	d.requireContains("compare: all 1 of your arrays match")
 	d.press("x")
 	d.requireContains("every element of your arrays is right")
-	_ = r
 }
 
 func TestMistakeKeyWrapsAround(t *testing.T) {

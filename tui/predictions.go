@@ -19,7 +19,7 @@ func (m Model) predictionMark() string {
 	return fmt.Sprintf(" · ✗ %d wrong of %d", d.wrong, len(d.predictions))
 }
 
-// sampleAxis tells how the selected tensor shows the samples of the batch:
+// sampleAxis returns how the selected tensor shows the batch's samples:
 // through the "sample" selector k, or down its rows (k = -1) for an
 // (m, n) matrix such as fc1.Z or loss.probs. ok is false when the tensor
 // has no axis of the batch's size that holds samples.
@@ -75,8 +75,8 @@ func (v *tensorView) setSample(s int) {
 	cur.selectors[k] = s
 }
 
-// predictionLine returns the line under the selector line that gives the
-// network's answer for the cursor's sample: "label 9 · predicted 5
+// predictionLine returns the line under the selector line with the
+// network's prediction for the cursor's sample: "label 9 · predicted 5
 // (p 0.505) ✗". A matrix of samples by classes names the sample too,
 // because it has no selector line. The line is "" when the trace has no
 // predictions or the tensor no sample axis.

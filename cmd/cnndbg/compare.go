@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnndbg/cnndbg/net"
+	"github.com/cnndbg/cnndbg/tui"
 )
 
 func newCompareCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -24,7 +25,13 @@ element term by term. It also runs the common mistakes (= instead of +=, the
 padding removed from the wrong side, dW not summed over the batch, ...) and
 says when your array equals one of them.
 
-Exit status: 0 when every array matches, 1 when one does not, 2 for bad input.`,
+On a terminal it opens the debugger in diff mode instead of printing the
+report: a map of the wrong elements of each array, x and X to step through
+them, your value against the correct one with its terms, and the known
+mistakes that give your array. --no-screen prints the report instead.
+
+Exit status: 0 when every array matches, 1 when one does not, 2 for bad input.
+With the screen, the status follows when it closes.`,
 		Example: `  cnndbg compare conv --a-prev A_prev.npy --w W.npy --b b.npy --pad 1 --stride 2 --dz dZ.npy \
       --given-dA-prev mine/dA_prev.npy --given-dW mine/dW.npy --given-db mine/db.npy
   cnndbg compare pool --a-prev A_prev.npy --size 2 --stride 2 --mode max --da dA.npy \
@@ -78,10 +85,61 @@ func readGiven(cmd *cobra.Command, given []*givenArray) (map[string]*net.Tensor,
 	return arrays, nil
 }
 
+// compareScreen holds the flags that choose between compare's report and
+// its diff mode on the screen.
+type compareScreen struct {
+	noScreen bool
+	screen   screenFlags
+}
+
+func (f *compareScreen) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.noScreen, "no-screen", false, "print the report even on a terminal, instead of opening the debugger in diff mode")
+	f.screen.register(cmd)
+}
+
+// finish prints the report when stdout is not a terminal or --no-screen is
+// set. Otherwise it opens the debugger in diff mode and, once the screen
+// closes, prints one line per array so the outcome stays in the terminal.
+// Either way it returns checkFailed when an array does not match.
+func (f *compareScreen) finish(stdout io.Writer, r *net.Report, header string, top int) error {
+	if f.noScreen || !interactive(stdout) {
+		fmt.Fprintln(stdout, header)
+		return printReport(stdout, r, top)
+	}
+	if err := showWith(stdout, r.Exercise.Trace, f.screen, tui.Options{Title: header, Compare: r}); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, header)
+	return printVerdicts(stdout, r)
+}
+
+// printVerdicts writes one line per array and the count of arrays that do
+// not match. It returns checkFailed when an array does not match.
+func printVerdicts(w io.Writer, r *net.Report) error {
+	width := 0
+	for _, c := range r.Comparisons {
+		width = max(width, len(c.Name))
+	}
+	failed := 0
+	for _, c := range r.Comparisons {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Name, verdict(c, r.Tolerance))
+		if !c.Matches() {
+			failed++
+		}
+	}
+	if failed == 0 {
+		fmt.Fprintf(w, "all %d arrays match\n", len(r.Comparisons))
+		return nil
+	}
+	fmt.Fprintf(w, "%d of %d arrays do not match\n", failed, len(r.Comparisons))
+	return checkFailed{what: "compare"}
+}
+
 func newCompareConvCommand(stdout io.Writer) *cobra.Command {
 	var aPrev, w, b, dZ string
 	var pad, stride, top int
 	var dzFromZ bool
+	var screen compareScreen
 	cmd := &cobra.Command{
 		Use:   "conv --a-prev A.npy --w W.npy --b b.npy --pad P --stride S (--dz dZ.npy | --dz-from-z) --given-dW MINE.npy ...",
 		Short: "Check your conv_forward and conv_backward arrays",
@@ -128,8 +186,7 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 		if dzFromZ {
 			source = "dZ = Z (--dz-from-z, as the course notebook does)"
 		}
-		fmt.Fprintf(stdout, "compare conv: pad %d, stride %d, %s\n", pad, stride, source)
-		return printReport(stdout, r, top)
+		return screen.finish(stdout, r, fmt.Sprintf("compare conv: pad %d, stride %d, %s", pad, stride, source), top)
 	}
 	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C_prev))")
 	cmd.Flags().StringVar(&w, "w", "", "W `FILE` (.npy, (f, f, n_C_prev, n_C))")
@@ -139,12 +196,14 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 	cmd.Flags().IntVar(&pad, "pad", 0, "zero padding on each side, in pixels")
 	cmd.Flags().IntVar(&stride, "stride", 1, "stride of the filter window, in pixels")
 	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
+	screen.register(cmd)
 	return cmd
 }
 
 func newComparePoolCommand(stdout io.Writer) *cobra.Command {
 	var aPrev, dA, mode, ties string
 	var size, stride, top int
+	var screen compareScreen
 	cmd := &cobra.Command{
 		Use:   "pool --a-prev A.npy --size F --stride S --mode max|average --da dA.npy --given-dA-prev MINE.npy ...",
 		Short: "Check your pool_forward and pool_backward arrays",
@@ -190,8 +249,7 @@ does; the course's x == max(x) mask sends it to every tied element. Pass
 		if mode == "max" {
 			header += fmt.Sprintf(", ties %s", tieRule)
 		}
-		fmt.Fprintln(stdout, header)
-		return printReport(stdout, r, top)
+		return screen.finish(stdout, r, header, top)
 	}
 	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C))")
 	cmd.Flags().StringVar(&dA, "da", "", "incoming gradient dA `FILE` (.npy, the shape of the pool output)")
@@ -200,6 +258,7 @@ does; the course's x == max(x) mask sends it to every tied element. Pass
 	cmd.Flags().IntVar(&size, "size", 2, "window size f, in pixels")
 	cmd.Flags().IntVar(&stride, "stride", 2, "stride of the window, in pixels")
 	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
+	screen.register(cmd)
 	return cmd
 }
 

@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnndbg/cnndbg/net"
+	"github.com/cnndbg/cnndbg/trace"
+	"github.com/cnndbg/cnndbg/tui"
 )
 
 // exerciseOutput holds what the course exercise commands share: the output
@@ -17,6 +19,9 @@ type exerciseOutput struct {
 	out    string
 	force  bool
 	screen screenFlags
+	// dzFromZ is set when Z is used as dZ, so the screen shows a note and
+	// offers the real dZ of the built-in example.
+	dzFromZ bool
 }
 
 func (o *exerciseOutput) register(cmd *cobra.Command) {
@@ -29,7 +34,15 @@ func (o *exerciseOutput) register(cmd *cobra.Command) {
 // opens the debugger on the recorded layer.
 func (o *exerciseOutput) finish(stdout io.Writer, x *net.Exercise, title string) error {
 	if o.out == "" {
-		return show(stdout, x.Trace, o.screen, title)
+		opts := tui.Options{Title: title}
+		if o.dzFromZ {
+			opts.Banner = "--dz-from-z: dZ is Z itself, standing in for the gradient from a layer above"
+			opts.RealDZ = func() (*trace.Trace, string, error) {
+				tr, err := recordExample()
+				return tr, "built-in example: 64 MNIST test digits", err
+			}
+		}
+		return showWith(stdout, x.Trace, o.screen, opts)
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return badInputf("--out %s: cannot create the folder: %v", o.out, err)
@@ -115,6 +128,7 @@ db.npy; without it, on a terminal, it opens the debugger on that layer.`,
 			if dzFromZ {
 				fmt.Fprintln(stdout, "note: --dz-from-z uses Z itself as dZ, standing in for the gradient a layer above would send, as the course notebook does")
 			}
+			out.dzFromZ = dzFromZ
 			return out.finish(stdout, x, fmt.Sprintf("conv exercise: pad %d, stride %d", pad, stride))
 		},
 	}

@@ -116,16 +116,19 @@ func interactive(w io.Writer) bool {
 // show opens the debugger on tr, or prints a text summary when stdout is
 // not a terminal or TERM=dumb.
 func show(stdout io.Writer, tr *trace.Trace, screen screenFlags, title string) error {
-	opts := tui.Options{
-		NoColor:   screen.noColor || os.Getenv("NO_COLOR") != "",
-		AltScreen: !screen.noAltScreen,
-		Title:     title,
-	}
+	return showWith(stdout, tr, screen, tui.Options{Title: title})
+}
+
+// showWith is show with more screen options, such as the course's Banner
+// and RealDZ; the screen flags set the rest.
+func showWith(stdout io.Writer, tr *trace.Trace, screen screenFlags, opts tui.Options) error {
+	opts.NoColor = screen.noColor || os.Getenv("NO_COLOR") != ""
+	opts.AltScreen = !screen.noAltScreen
 	if err := screen.keys.apply(&opts); err != nil {
 		return err
 	}
 	if !interactive(stdout) {
-		fmt.Fprintf(stdout, "%s (no terminal: printing a summary instead of the debugger)\n", title)
+		fmt.Fprintf(stdout, "%s (no terminal: printing a summary instead of the debugger)\n", opts.Title)
 		return tui.Summary(stdout, tr)
 	}
 	return tui.Run(tr, opts)
