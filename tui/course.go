@@ -48,6 +48,8 @@ type course struct {
 	// realDZ is true on the screen that shows the real dZ.
 	realDZ bool
 	// recording is true while Options.RealDZ runs.
+	// NOTE: Model.idle does not read it yet, so a replayed key script can
+	// press its next key before the real dZ shows; a sleep after r avoids it.
 	recording bool
 }
 
