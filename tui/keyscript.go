@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // KeyScript is a sequence of key presses and pauses that Run replays, so a
@@ -173,10 +175,27 @@ type idler interface {
 	idle() bool
 }
 
-// idle reports whether no explanation is running or waiting to run, and no
-// u press waits for one.
+// idle reports whether the chosen element's explanation is shown, no
+// other explanation is running or waiting to run, and no u press waits.
 func (m Model) idle() bool {
-	return !m.explaining && m.pending == nil && m.deferredUps == 0
+	return !m.inspector.Computing() && !m.explaining && m.pending == nil && m.deferredUps == 0
+}
+
+// holdFrame returns v while the model is idle and keeps it in held. While
+// the model is busy it returns the frame kept last, with v's terminal
+// modes, or an empty frame if none was kept. Scripted screens use it so
+// that frames such as "computing…", whose timing depends on the machine,
+// never reach the terminal, and a recording comes out the same every time.
+func holdFrame(v tea.View, busy bool, held *tea.View) tea.View {
+	if !busy {
+		*held = v
+		return v
+	}
+	if held.Content == "" {
+		v.Content = ""
+		return v
+	}
+	return *held
 }
 
 // replayer feeds a KeyScript to the model it wraps, one key every delay.
@@ -195,13 +214,16 @@ type replayer struct {
 	waiting bool
 	// wait returns a command that sends msg after d; tests replace it.
 	wait func(d time.Duration, msg tea.Msg) tea.Cmd
+	// held is the last frame drawn while the model was idle, shared by
+	// every copy of the replayer.
+	held *tea.View
 }
 
 // replayTickMsg says that step of the script is due.
 type replayTickMsg struct{ step int }
 
 func newReplayer(inner tea.Model, script KeyScript, delay time.Duration, exitAfter bool) replayer {
-	return replayer{inner: inner, script: script, delay: delay, exitAfter: exitAfter, wait: after}
+	return replayer{inner: inner, script: script, delay: delay, exitAfter: exitAfter, wait: after, held: new(tea.View)}
 }
 
 // after returns a command that sends msg once d has passed.
@@ -266,11 +288,62 @@ func (r replayer) pressDue(cmd tea.Cmd) (tea.Model, tea.Cmd) {
 	return r, tea.Batch(cmd, pressCmd, r.schedule())
 }
 
-func (r replayer) View() tea.View { return r.inner.View() }
+// View holds back the frames drawn while the model is busy until the
+// script has ended: see holdFrame.
+func (r replayer) View() tea.View {
+	scripted := r.next < len(r.script.Steps) || r.waiting
+	return holdFrame(r.inner.View(), scripted && !r.idle(), r.held)
+}
 
 func (r replayer) idle() bool {
 	if m, ok := r.inner.(idler); ok {
 		return m.idle()
 	}
 	return true
+}
+
+// frameKeeper wraps the root model of a screen drawn outside the alternate
+// screen and keeps the content of the last frame drawn.
+//
+// bubbletea v2.1.1 erases the last line of the frame when the program
+// ends outside the alternate screen: it moves to that line and clears the
+// screen below it. restoreLastLine prints it again, so the whole last
+// frame stays in the scrollback of a recording.
+type frameKeeper struct {
+	inner tea.Model
+	// last is shared by every copy of the keeper, because bubbletea
+	// returns only the final model and Run needs the last frame.
+	last *string
+}
+
+func (k frameKeeper) Init() tea.Cmd { return k.inner.Init() }
+
+func (k frameKeeper) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	k.inner, cmd = k.inner.Update(msg)
+	return k, cmd
+}
+
+func (k frameKeeper) View() tea.View {
+	v := k.inner.View()
+	*k.last = v.Content
+	return v
+}
+
+func (k frameKeeper) idle() bool {
+	if m, ok := k.inner.(idler); ok {
+		return m.idle()
+	}
+	return true
+}
+
+// restoreLastLine prints the last line of the last frame of model, if it
+// is a frameKeeper, without its styles, where the program erased it.
+func restoreLastLine(w io.Writer, model tea.Model) {
+	k, ok := model.(frameKeeper)
+	if !ok || *k.last == "" {
+		return
+	}
+	lines := strings.Split(*k.last, "\n")
+	fmt.Fprintln(w, strings.TrimRight(ansi.Strip(lines[len(lines)-1]), " "))
 }

@@ -228,3 +228,46 @@ func TestReplayerWaitsForExplanation(t *testing.T) {
 		t.Errorf("the replayer did not press n once the explanation arrived: event %d, want 2", got)
 	}
 }
+
+func TestHoldFrameKeepsLastIdleFrame(t *testing.T) {
+	held := new(tea.View)
+	busy := tea.NewView("computing…")
+	busy.AltScreen = true
+	if v := holdFrame(busy, true, held); v.Content != "" || !v.AltScreen {
+		t.Errorf("busy before any idle frame: content %q, alt screen %v; want empty, true", v.Content, v.AltScreen)
+	}
+	ready := tea.NewView("terms 1–12")
+	ready.AltScreen = true
+	if v := holdFrame(ready, false, held); v.Content != "terms 1–12" {
+		t.Errorf("idle frame replaced by %q", v.Content)
+	}
+	if v := holdFrame(busy, true, held); v.Content != "terms 1–12" {
+		t.Errorf("busy frame %q shown, want the last idle frame", v.Content)
+	}
+}
+
+func TestRestoreLastLinePrintsErasedFooter(t *testing.T) {
+	opts := Options{Keys: &KeyScript{}}
+	model, err := rootModel(example(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newHeldDriver(t, model, 100, 30)
+	d.m.View()
+	var out strings.Builder
+	restoreLastLine(&out, d.m)
+	if got := out.String(); !strings.HasPrefix(got, "n next event • p previous event") || !strings.HasSuffix(got, "…\n") {
+		t.Errorf("restored line %q, want the footer's key help", got)
+	}
+
+	opts.AltScreen = true
+	model, err = rootModel(example(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	restoreLastLine(&out, model)
+	if out.Len() != 0 {
+		t.Errorf("in the alternate screen it printed %q, want nothing", out.String())
+	}
+}

@@ -29,5 +29,9 @@ func Run(tr *trace.Trace, opts Options) error {
 	if err != nil {
 		return err
 	}
-	return runGuarded(model, programOpts...)
+	if err := runGuarded(model, programOpts...); err != nil {
+		return err
+	}
+	restoreLastLine(os.Stdout, model)
+	return nil
 }

@@ -296,6 +296,9 @@ type tour struct {
 	pressed []tea.KeyPressMsg
 	// wait returns a command that sends msg after d; tests replace it.
 	wait func(d time.Duration, msg tea.Msg) tea.Cmd
+	// held is the last frame drawn while the screen was idle, shared by
+	// every copy of the tour.
+	held *tea.View
 }
 
 // tourTickMsg ends the dwell of a tour step.
@@ -310,7 +313,7 @@ func newTour(tr *trace.Trace, opts Options) (tour, error) {
 	if opts.Tour != nil {
 		pace = opts.Tour.Pace
 	}
-	return tour{tr: tr, opts: opts, screen: New(tr, opts), steps: steps, pace: max(pace, tourFrameDwell), wait: after}, nil
+	return tour{tr: tr, opts: opts, screen: New(tr, opts), steps: steps, pace: max(pace, tourFrameDwell), wait: after, held: new(tea.View)}, nil
 }
 
 func (t tour) Init() tea.Cmd { return t.screen.Init() }
@@ -445,14 +448,16 @@ func (t tour) resume() (tea.Model, tea.Cmd) {
 	return t, tea.Batch(cmds...)
 }
 
-// View draws the screen and names the stage in the window title.
+// View draws the screen and names the stage in the window title. While
+// the tour runs, a step appears once its explanation is ready: see
+// holdFrame.
 func (t tour) View() tea.View {
 	v := t.screen.View()
 	if t.started {
 		step := t.steps[t.current]
 		v.WindowTitle = fmt.Sprintf("cnndbg tour %d/%d %s", step.stage+1, tourStageCount, step.name)
 	}
-	return v
+	return holdFrame(v, !t.paused && !t.screen.idle(), t.held)
 }
 
 func (t tour) idle() bool { return t.screen.idle() }
@@ -470,6 +475,9 @@ func rootModel(tr *trace.Trace, opts Options) (tea.Model, error) {
 	}
 	if opts.Keys != nil {
 		model = newReplayer(model, *opts.Keys, opts.KeyDelay, opts.ExitAfterKeys)
+	}
+	if !opts.AltScreen {
+		model = frameKeeper{inner: model, last: new(string)}
 	}
 	return model, nil
 }
