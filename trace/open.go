@@ -226,6 +226,14 @@ func (l *fileLoader) Load(t *Tensor) ([]float64, error) {
 	return pending.data, pending.err
 }
 
+// Ready reports whether tensor id is in the cache.
+func (l *fileLoader) Ready(id int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.cached[id]
+	return ok
+}
+
 // store adds data to the cache, evicting the least recently used tensors
 // to stay within cacheBytes. l.mu must be held.
 func (l *fileLoader) store(id int, data []float64) {

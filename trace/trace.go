@@ -285,6 +285,28 @@ func (t *Trace) Data(id int) ([]float64, error) {
 	return t.loader.Load(tensor)
 }
 
+// readiness is implemented by loaders that can tell whether a tensor's
+// values are in memory.
+type readiness interface {
+	Ready(id int) bool
+}
+
+// Ready reports whether Data(id) returns at once, without reading a file:
+// always for a recorded trace, and for a trace read from a file once the
+// tensor is in the loader's cache. A loader that cannot tell counts as
+// ready. The screen uses it to load tensors in the background and show
+// progress instead of blocking on a slow disk.
+func (t *Trace) Ready(id int) bool {
+	if id < 0 || id >= len(t.Tensors) {
+		return false
+	}
+	if t.Tensors[id].data != nil || t.loader == nil {
+		return true
+	}
+	r, ok := t.loader.(readiness)
+	return !ok || r.Ready(id)
+}
+
 // Value returns the element at index of tensor id, or an error if the index
 // has the wrong rank or is out of range.
 func (t *Trace) Value(id int, index ...int) (float64, error) {

@@ -86,6 +86,9 @@ type Model struct {
 	stageLabelEnd int
 
 	cache *explainCache
+	// loading holds the tensors whose values a background command is
+	// reading from the trace file.
+	loading map[loadKey]bool
 	// explaining is true while an explanation runs; pending is the element
 	// to explain when it returns.
 	explaining bool
@@ -115,6 +118,7 @@ func New(tr *trace.Trace, opts Options) Model {
 		tensors:   newTensorView(tr, keys.Tensor, st),
 		inspector: newInspector(tr, keys.Inspector, st),
 		cache:     &explainCache{},
+		loading:   map[loadKey]bool{},
 	}
 	if len(tr.Events) > 0 {
 		m.tensors.SetEvent(0)
@@ -126,17 +130,35 @@ func New(tr *trace.Trace, opts Options) Model {
 	return m.initHunt()
 }
 
-// Init starts explaining the first element.
+// Init starts loading the first tensor if it is not in memory, and
+// explaining the first element.
 func (m Model) Init() tea.Cmd {
+	load := m.loadSelected()
 	if m.inspector.tensor < 0 {
-		return nil
+		return load
 	}
-	return tea.Batch(m.requestExplain(m.inspector.tensor, m.inspector.index), m.diffCmd())
+	return tea.Batch(load, m.requestExplain(m.inspector.tensor, m.inspector.index), m.diffCmd())
 }
 
-// Update handles one message.
+// Update handles one message, then starts loading the selected tensor in
+// the background if its values are not in memory yet.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	updated, ok := next.(Model)
+	if !ok {
+		return next, cmd
+	}
+	if load := updated.loadSelected(); load != nil {
+		return updated, tea.Batch(cmd, load)
+	}
+	return updated, cmd
+}
+
+// update handles one message.
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case tensorLoadedMsg:
+		return m.handleLoaded(msg)
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.resize()

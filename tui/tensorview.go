@@ -110,7 +110,7 @@ func (v *tensorView) SelectElement(id int, index []int) bool {
 // Chosen returns the message naming the element under the cursor.
 func (v *tensorView) Chosen() tea.Msg {
 	id := v.Tensor()
-	if id < 0 {
+	if id < 0 || !v.tr.Ready(id) {
 		return nil
 	}
 	return elementChosenMsg{event: v.event, tensor: id, index: v.Index()}
@@ -148,6 +148,11 @@ func (v *tensorView) cursor() *cursorState {
 	t := v.tr.Tensors[id]
 	plan := planSlice(v.refs[v.selected].Role, t.Shape)
 	cur := &cursorState{selectors: make([]int, len(plan.selectorAxes))}
+	if !v.tr.Ready(id) {
+		// The values are still loading: a cursor at the origin stands in,
+		// and the real one starts on the largest element once they arrive.
+		return cur
+	}
 	v.cursors[id] = cur
 	if data, err := v.tr.Data(id); err == nil {
 		best := -1.0
@@ -261,6 +266,20 @@ func (v *tensorView) scaleOf(id int, role string, data []float64) scale {
 	return sc
 }
 
+// formatSize writes a byte count with a binary unit: 512 B, 2.4 MiB.
+func formatSize(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v, k := float64(n), 0
+	for v >= 1024 && k < len(units)-1 {
+		v /= 1024
+		k++
+	}
+	if k == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s", v, units[k])
+}
+
 // frame returns the lines above the heatmap, the heatmap and the lines
 // below it. ok is false when the tensor's values cannot be read.
 func (v *tensorView) frame() (header []string, hm heatmap, footer []string, ok bool) {
@@ -275,6 +294,10 @@ func (v *tensorView) frame() (header []string, hm heatmap, footer []string, ok b
 	}
 	header = append(header, fitLine(v.styles.Value.Render(v.tr.DisplayName(e, id))+" "+
 		v.styles.Label.Render(shapeString(t.Shape)+" "+direction), v.width))
+	if !v.tr.Ready(id) {
+		footer = append(footer, v.styles.Label.Render(fmt.Sprintf("loading %s…", formatSize(8*int64(trace.Size(t.Shape))))))
+		return header, hm, footer, false
+	}
 
 	data, err := v.tr.Data(id)
 	if err != nil {
