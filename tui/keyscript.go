@@ -176,9 +176,11 @@ type idler interface {
 }
 
 // idle reports whether the chosen element's explanation is shown, no
-// other explanation is running or waiting to run, and no u press waits.
+// other explanation or tensor read is running or waiting to run, no u
+// press waits, and no step for the real dZ is being recorded.
 func (m Model) idle() bool {
-	return !m.inspector.Computing() && !m.explaining && m.pending == nil && m.deferredUps == 0
+	return !m.inspector.Computing() && !m.explaining && m.pending == nil && m.deferredUps == 0 &&
+		len(m.loading) == 0 && !m.course.recording
 }
 
 // holdFrame returns v while the model is idle and keeps it in held. While
