@@ -183,21 +183,21 @@ func (m Model) idle() bool {
 		len(m.loading) == 0 && !m.course.recording
 }
 
-// holdFrame returns v while the model is idle and keeps it in held. While
+// holdFrame returns v while the model is idle and keeps it in kept. While
 // the model is busy it returns the frame kept last, with v's terminal
 // modes, or an empty frame if none was kept. Scripted screens use it so
 // that frames such as "computing…", whose timing depends on the machine,
 // never reach the terminal, and a recording comes out the same every time.
-func holdFrame(v tea.View, busy bool, held *tea.View) tea.View {
+func holdFrame(v tea.View, busy bool, kept *tea.View) tea.View {
 	if !busy {
-		*held = v
+		*kept = v
 		return v
 	}
-	if held.Content == "" {
+	if kept.Content == "" {
 		v.Content = ""
 		return v
 	}
-	return *held
+	return *kept
 }
 
 // replayer feeds a KeyScript to the model it wraps, one key every delay.
@@ -216,16 +216,16 @@ type replayer struct {
 	waiting bool
 	// wait returns a command that sends msg after d; tests replace it.
 	wait func(d time.Duration, msg tea.Msg) tea.Cmd
-	// held is the last frame drawn while the model was idle, shared by
-	// every copy of the replayer.
-	held *tea.View
+	// idleFrame is the last frame drawn while the model was idle, shared
+	// by every copy of the replayer.
+	idleFrame *tea.View
 }
 
 // replayTickMsg says that step of the script is due.
 type replayTickMsg struct{ step int }
 
 func newReplayer(inner tea.Model, script KeyScript, delay time.Duration, exitAfter bool) replayer {
-	return replayer{inner: inner, script: script, delay: delay, exitAfter: exitAfter, wait: after, held: new(tea.View)}
+	return replayer{inner: inner, script: script, delay: delay, exitAfter: exitAfter, wait: after, idleFrame: new(tea.View)}
 }
 
 // after returns a command that sends msg once d has passed.
@@ -294,7 +294,7 @@ func (r replayer) pressDue(cmd tea.Cmd) (tea.Model, tea.Cmd) {
 // script has ended: see holdFrame.
 func (r replayer) View() tea.View {
 	scripted := r.next < len(r.script.Steps) || r.waiting
-	return holdFrame(r.inner.View(), scripted && !r.idle(), r.held)
+	return holdFrame(r.inner.View(), scripted && !r.idle(), r.idleFrame)
 }
 
 func (r replayer) idle() bool {

@@ -230,18 +230,18 @@ func TestReplayerWaitsForExplanation(t *testing.T) {
 }
 
 func TestHoldFrameKeepsLastIdleFrame(t *testing.T) {
-	held := new(tea.View)
+	kept := new(tea.View)
 	busy := tea.NewView("computing…")
 	busy.AltScreen = true
-	if v := holdFrame(busy, true, held); v.Content != "" || !v.AltScreen {
+	if v := holdFrame(busy, true, kept); v.Content != "" || !v.AltScreen {
 		t.Errorf("busy before any idle frame: content %q, alt screen %v; want empty, true", v.Content, v.AltScreen)
 	}
 	ready := tea.NewView("terms 1–12")
 	ready.AltScreen = true
-	if v := holdFrame(ready, false, held); v.Content != "terms 1–12" {
+	if v := holdFrame(ready, false, kept); v.Content != "terms 1–12" {
 		t.Errorf("idle frame replaced by %q", v.Content)
 	}
-	if v := holdFrame(busy, true, held); v.Content != "terms 1–12" {
+	if v := holdFrame(busy, true, kept); v.Content != "terms 1–12" {
 		t.Errorf("busy frame %q shown, want the last idle frame", v.Content)
 	}
 }
@@ -269,5 +269,19 @@ func TestRestoreLastLinePrintsErasedFooter(t *testing.T) {
 	restoreLastLine(&out, model)
 	if out.Len() != 0 {
 		t.Errorf("in the alternate screen it printed %q, want nothing", out.String())
+	}
+}
+
+func TestGuideListsEveryKey(t *testing.T) {
+	guide, err := os.ReadFile(filepath.Join("..", "docs", "guide.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, group := range DefaultKeyMap().FullHelp() {
+		for _, b := range group {
+			if !strings.Contains(string(guide), "`"+b.Help().Key+"`") {
+				t.Errorf("docs/guide.md does not list the key %q (%s)", b.Help().Key, b.Help().Desc)
+			}
+		}
 	}
 }

@@ -32,8 +32,8 @@ type tourStep struct {
 	name  string
 	keys  KeyScript
 	// target, when set, picks an element of the tensor under the cursor
-	// once keys have been pressed; the tour moves the cursor there with
-	// arrow keys, so the element shown does not depend on the data.
+	// after keys. The tour moves the cursor there with arrow keys, so the
+	// step shows an element that fits its narration whatever the data.
 	target elementPicker
 	text   string
 }
@@ -296,9 +296,9 @@ type tour struct {
 	pressed []tea.KeyPressMsg
 	// wait returns a command that sends msg after d; tests replace it.
 	wait func(d time.Duration, msg tea.Msg) tea.Cmd
-	// held is the last frame drawn while the screen was idle, shared by
-	// every copy of the tour.
-	held *tea.View
+	// idleFrame is the last frame drawn while the screen was idle, shared
+	// by every copy of the tour.
+	idleFrame *tea.View
 }
 
 // tourTickMsg ends the dwell of a tour step.
@@ -313,7 +313,7 @@ func newTour(tr *trace.Trace, opts Options) (tour, error) {
 	if opts.Tour != nil {
 		pace = opts.Tour.Pace
 	}
-	return tour{tr: tr, opts: opts, screen: New(tr, opts), steps: steps, pace: max(pace, tourFrameDwell), wait: after, held: new(tea.View)}, nil
+	return tour{tr: tr, opts: opts, screen: New(tr, opts), steps: steps, pace: max(pace, tourFrameDwell), wait: after, idleFrame: new(tea.View)}, nil
 }
 
 func (t tour) Init() tea.Cmd { return t.screen.Init() }
@@ -457,7 +457,7 @@ func (t tour) View() tea.View {
 		step := t.steps[t.current]
 		v.WindowTitle = fmt.Sprintf("cnndbg tour %d/%d %s", step.stage+1, tourStageCount, step.name)
 	}
-	return holdFrame(v, !t.paused && !t.screen.idle(), t.held)
+	return holdFrame(v, !t.paused && !t.screen.idle(), t.idleFrame)
 }
 
 func (t tour) idle() bool { return t.screen.idle() }
