@@ -47,9 +47,8 @@ type course struct {
 	other *Model
 	// realDZ is true on the screen that shows the real dZ.
 	realDZ bool
-	// recording is true while Options.RealDZ runs.
-	// NOTE: Model.idle does not read it yet, so a replayed key script can
-	// press its next key before the real dZ shows; a sleep after r avoids it.
+	// recording is true while Options.RealDZ runs; a replayed key script
+	// waits for it (Model.idle).
 	recording bool
 }
 

@@ -180,7 +180,7 @@ type idler interface {
 // press waits, and no step for the real dZ is being recorded.
 func (m Model) idle() bool {
 	return !m.inspector.Computing() && !m.explaining && m.pending == nil && m.deferredUps == 0 &&
-		len(m.loading) == 0 && !m.course.recording
+		len(m.loading) == 0 && !m.course.recording && !m.hunt.busy()
 }
 
 // holdFrame returns v while the model is idle and keeps it in kept. While

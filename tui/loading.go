@@ -42,10 +42,10 @@ func (m Model) loadSelected() tea.Cmd {
 // selected one, its element goes to the inspector as if just chosen. A read
 // error stays on screen: the tensor view reads again and shows the message.
 func (m Model) handleLoaded(msg tensorLoadedMsg) (tea.Model, tea.Cmd) {
+	delete(m.loading, loadKey{msg.tr, msg.id})
 	if msg.tr != m.tr {
 		return m, nil
 	}
-	delete(m.loading, loadKey{msg.tr, msg.id})
 	if msg.err != nil || msg.id != m.tensors.Tensor() {
 		return m, nil
 	}
