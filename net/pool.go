@@ -129,7 +129,7 @@ func (l *Pool) Forward(aPrev *Tensor) *Tensor {
 	g.forSamples(func(from, to int) {
 		g.eachWindow(from, to, func(i, h, w, out int) {
 			if l.Max {
-				g.windowMaxRow(aPrev.Data, i, h, w, a.Data[out:out+g.nC], nil)
+				g.windowMaxRow(aPrev.Data, i, h, w, a.Data[out:out+g.nC])
 			} else {
 				g.windowMeanRow(aPrev.Data, i, h, w, a.Data[out:out+g.nC])
 			}
@@ -167,26 +167,38 @@ func (g poolGeometry) eachWindow(from, to int, fn func(i, h, w, out int)) {
 }
 
 // windowMaxRow sets best[c] to the maximum of window (h,w) of sample i for
-// every channel c, by the rule of windowMax, and first[c] (unless first is
-// nil) to the offset in A_prev of the first element that equals it.
-func (g poolGeometry) windowMaxRow(aPrev []float64, i, h, w int, best []float64, first []int) {
+// every channel c. Go's max returns NaN when either operand is NaN, so a
+// NaN in the window is the maximum, as in windowMax. Unlike windowMax it
+// has no branch to mispredict and prefers +0 to −0.
+func (g poolGeometry) windowMaxRow(aPrev []float64, i, h, w int, best []float64) {
+	k0 := g.at(i, h*g.stride, w*g.stride, 0)
+	copy(best, aPrev[k0:k0+len(best)])
 	for p := 0; p < g.f; p++ {
 		for q := 0; q < g.f; q++ {
-			k := g.at(i, h*g.stride+p, w*g.stride+q, 0)
-			src := aPrev[k : k+g.nC]
-			if p == 0 && q == 0 {
-				copy(best, src)
-				for c := range first {
-					first[c] = k + c
-				}
-				continue
+			k := k0 + (p*g.nWPrev+q)*g.nC
+			for c, v := range aPrev[k : k+len(best)] {
+				best[c] = max(best[c], v)
 			}
-			for c, v := range src {
+		}
+	}
+}
+
+// windowArgMaxRow sets best[c] to the maximum of window (h,w) of sample i
+// for every channel c, by the rule of windowMax, and first[c] to the offset
+// in A_prev of the first element that equals it.
+func (g poolGeometry) windowArgMaxRow(aPrev []float64, i, h, w int, best []float64, first []int) {
+	k0 := g.at(i, h*g.stride, w*g.stride, 0)
+	copy(best, aPrev[k0:k0+len(best)])
+	for c := range first {
+		first[c] = k0 + c
+	}
+	for p := 0; p < g.f; p++ {
+		for q := 0; q < g.f; q++ {
+			k := k0 + (p*g.nWPrev+q)*g.nC
+			for c, v := range aPrev[k : k+len(best)] {
 				if b := best[c]; b == b && (v != v || v > b) {
 					best[c] = v
-					if first != nil {
-						first[c] = k + c
-					}
+					first[c] = k + c
 				}
 			}
 		}
@@ -240,7 +252,7 @@ func (l *Pool) Backward(aPrev, _, dA *Tensor) (*Tensor, []*Tensor) {
 		rows := &maxRows{best: make([]float64, g.nC), first: make([]int, g.nC)}
 		g.eachWindow(from, to, func(i, h, w, out int) {
 			grad := dA.Data[out : out+g.nC]
-			g.windowMaxRow(aPrev.Data, i, h, w, rows.best, rows.first)
+			g.windowArgMaxRow(aPrev.Data, i, h, w, rows.best, rows.first)
 			switch l.Ties {
 			case TiesAll, TiesSplit:
 				g.routeTies(aPrev.Data, dAPrev.Data, l.Ties, i, h, w, rows, grad)
