@@ -30,8 +30,8 @@ When Debian's libopenblas-dev is installed, two more sides run:
        (LD_LIBRARY_PATH), with OPENBLAS_NUM_THREADS set to --threads.
 
 Debian's python3-torch 1.13 links libblas.so.3, which is the slow reference
-BLAS unless an optimized BLAS is installed and selected by
-update-alternatives; (3) uses whatever the system selects.
+BLAS unless update-alternatives selects an optimized one. (3) uses whatever
+the system selects.
 
 (4) is slow: above --numpy-samples samples it runs on that many samples and
 scales the time linearly to the batch, and the table marks those cells "~".
@@ -199,7 +199,7 @@ def run_torch(args, hooks):
 
 
 def conv_forward(A_prev, W, b, stride, pad):
-    """The course's conv forward: loops over i, h, w, c with window slices."""
+    """Compute the course's conv forward: loops over i, h, w, c with window slices."""
     import numpy as np
 
     m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
@@ -221,7 +221,7 @@ def conv_forward(A_prev, W, b, stride, pad):
 
 
 def conv_backward(dZ, A_prev, W, stride, pad):
-    """The course's conv backward, with the same loops as conv_forward."""
+    """Compute the course's conv backward, with the same loops as conv_forward."""
     import numpy as np
 
     m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape

@@ -9,8 +9,8 @@ package net
 //	go build -tags openblas ./cmd/cnndbg
 //
 // The conv kernels already share the batch among GOMAXPROCS goroutines, so
-// each Dgemm runs on one OpenBLAS thread unless OPENBLAS_NUM_THREADS says
-// otherwise. The default build needs neither cgo nor OpenBLAS.
+// each Dgemm runs on one OpenBLAS thread unless OPENBLAS_NUM_THREADS sets
+// another count. The default build needs neither cgo nor OpenBLAS.
 //
 // NOTE: OpenBLAS's kernels use fused multiply-adds, so sums differ from the
 // explanations' term-by-term sums in the last bits, and a product that

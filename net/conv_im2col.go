@@ -82,7 +82,7 @@ func allFinite(slices ...[]float64) bool {
 // in tiles of C of at most 64×192 elements. Gonum's Dgemm starts a goroutine
 // per 64×64 block of C once C has 4 or more of them. The kernels already run
 // one goroutine per CPU, so those goroutines add only their start-up cost,
-// which is a fifth of the work for conv1's small blocks. Each tile
+// an estimated fifth of the work of conv1's small blocks. Each tile
 // accumulates over the whole of k in order, as Dgemm does for every element.
 func gemmTiled(tA, tB blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
 	const tileRows, tileCols = 64, 192
