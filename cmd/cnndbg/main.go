@@ -15,6 +15,13 @@ import (
 )
 
 func main() {
+	// A recorded step keeps every tensor alive, so with Go's default GOGC of
+	// 100 the collector runs often and finds little to free. 400 removed the
+	// recording overhead at batch 256 in the side-by-side benchmark
+	// (docs/benchmarks.md). A GOGC set by the user wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
