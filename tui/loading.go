@@ -23,7 +23,7 @@ type loadKey struct {
 // loadSelected returns a command that reads the tensor view's selected
 // tensor from the trace file, or nil when its values are in memory or a
 // read is already under way. Reading in the background keeps keys
-// responsive on a slow disk; the tensor view says "loading" meanwhile.
+// responsive on a slow disk, and the tensor view shows "loading" meanwhile.
 func (m Model) loadSelected() tea.Cmd {
 	id := m.tensors.Tensor()
 	k := loadKey{m.tr, id}
