@@ -27,7 +27,7 @@ type loadKey struct {
 func (m Model) loadSelected() tea.Cmd {
 	id := m.tensors.Tensor()
 	k := loadKey{m.tr, id}
-	if id < 0 || m.tr.Ready(id) || m.loading[k] {
+	if id < 0 || m.tr.Ready(id) || m.loading[k] || m.tensors.failed[id] != nil {
 		return nil
 	}
 	m.loading[k] = true
@@ -40,13 +40,17 @@ func (m Model) loadSelected() tea.Cmd {
 
 // handleLoaded shows a tensor whose values just arrived. If it is still the
 // selected one, its element goes to the inspector as if just chosen. A read
-// error stays on screen: the tensor view reads again and shows the message.
+// error (a corrupted member) stays in the tensor view in place of the map.
 func (m Model) handleLoaded(msg tensorLoadedMsg) (tea.Model, tea.Cmd) {
 	delete(m.loading, loadKey{msg.tr, msg.id})
 	if msg.tr != m.tr {
 		return m, nil
 	}
-	if msg.err != nil || msg.id != m.tensors.Tensor() {
+	if msg.err != nil {
+		m.tensors.failed[msg.id] = msg.err
+		return m, nil
+	}
+	if msg.id != m.tensors.Tensor() {
 		return m, nil
 	}
 	return m.handle(m.tensors.Chosen())

@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -47,5 +50,48 @@ func TestFileTraceLoadsInBackground(t *testing.T) {
 	}
 	if !strings.Contains(screen, "conv1.Z[") {
 		t.Errorf("the inspector shows no conv1.Z element after the load:\n%s", screen)
+	}
+}
+
+func TestCorruptedTensorShowsError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "step.cnndbg")
+	if err := trace.Write(path, example(t), false); err != nil {
+		t.Fatal(err)
+	}
+	corruptMember(t, path, "conv1.Z.npy")
+	tr, err := trace.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+
+	d := newDriver(t, tr, Options{AltScreen: true}, 100, 30)
+	screen := d.m.View().Content
+	if strings.Contains(screen, "loading") {
+		t.Errorf("the screen still says loading after the read failed:\n%s", screen)
+	}
+	if !strings.Contains(ansi.Strip(screen), "corrupted") {
+		t.Errorf("the screen does not show the read error:\n%s", screen)
+	}
+}
+
+// corruptMember flips bytes in the middle of a zip member's data, which the
+// trace reader's checksum catches when the tensor is read.
+func corruptMember(t *testing.T, path, member string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(data, []byte(member))
+	if at < 0 {
+		t.Fatalf("no member %s in %s", member, path)
+	}
+	// The local header's name is followed by the .npy header and the data.
+	for k := at + 2000; k < at+7000; k++ {
+		data[k] ^= 0xff
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -43,6 +43,9 @@ type tensorView struct {
 	scales   map[int]scale
 	// loadErr is the error of the last failed read of a tensor's values.
 	loadErr error
+	// failed holds the error of each tensor whose background read failed,
+	// so the view shows the error instead of "loading" for ever.
+	failed map[int]error
 
 	term          *termFocus
 	width, height int
@@ -52,7 +55,7 @@ type tensorView struct {
 }
 
 func newTensorView(tr *trace.Trace, keys TensorKeys, st Styles) tensorView {
-	return tensorView{tr: tr, keys: keys, styles: st, cursors: map[int]*cursorState{}, scales: map[int]scale{}}
+	return tensorView{tr: tr, keys: keys, styles: st, cursors: map[int]*cursorState{}, scales: map[int]scale{}, failed: map[int]error{}}
 }
 
 func (v *tensorView) SetSize(w, h int) { v.width, v.height = w, h }
@@ -294,6 +297,11 @@ func (v *tensorView) frame() (header []string, hm heatmap, footer []string, ok b
 	}
 	header = append(header, fitLine(v.styles.Value.Render(v.tr.DisplayName(e, id))+" "+
 		v.styles.Label.Render(shapeString(t.Shape)+" "+direction), v.width))
+	if err := v.failed[id]; err != nil {
+		v.loadErr = err
+		footer = append(footer, wrapText(err.Error(), v.width)...)
+		return header, hm, footer, false
+	}
 	if !v.tr.Ready(id) {
 		footer = append(footer, v.styles.Label.Render(fmt.Sprintf("loading %s…", formatSize(8*int64(trace.Size(t.Shape))))))
 		return header, hm, footer, false
