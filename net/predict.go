@@ -32,10 +32,43 @@ func (p Prediction) Correct() bool { return p.Predicted == p.Label }
 // read, or their shapes disagree; for a trace read from a file the error
 // names the tensor.
 func Predictions(tr *trace.Trace) ([]Prediction, error) {
-	e := firstLossEvent(tr)
+	e := firstLossEvent(tr, -1)
 	if e == nil {
 		return nil, fmt.Errorf("the trace has no loss event, so it contains no predictions")
 	}
+	return predictionsOf(tr, e)
+}
+
+// PredictionsAt returns the predictions of training step step of a
+// multi-step trace, made with that step's parameters.
+func PredictionsAt(tr *trace.Trace, step int) ([]Prediction, error) {
+	e := firstLossEvent(tr, step)
+	if e == nil {
+		return nil, fmt.Errorf("the trace has no loss event in step %d, so it contains no predictions for it", step)
+	}
+	return predictionsOf(tr, e)
+}
+
+// LossAt returns the loss of training step step, or an error if the step
+// has no loss event or its value cannot be read.
+func LossAt(tr *trace.Trace, step int) (float64, error) {
+	e := firstLossEvent(tr, step)
+	if e == nil {
+		return 0, fmt.Errorf("the trace has no loss event in step %d", step)
+	}
+	id := e.Output("loss")
+	if id < 0 || trace.Size(tr.Tensors[id].Shape) != 1 {
+		return 0, fmt.Errorf("loss event %d (%s) writes no one-element loss", e.Index, e.Layer)
+	}
+	data, err := tr.Data(id)
+	if err != nil {
+		return 0, err
+	}
+	return data[0], nil
+}
+
+// predictionsOf computes the predictions of loss event e.
+func predictionsOf(tr *trace.Trace, e *trace.Event) ([]Prediction, error) {
 	probsID, yID := e.Output("probs"), e.Input("Y")
 	if probsID < 0 || yID < 0 {
 		return nil, fmt.Errorf("loss event %d (%s) lacks its probs output or Y input", e.Index, e.Layer)
@@ -67,11 +100,13 @@ func Predictions(tr *trace.Trace) ([]Prediction, error) {
 	return out, nil
 }
 
-// firstLossEvent returns the first event of tr in the loss phase, or nil.
-func firstLossEvent(tr *trace.Trace) *trace.Event {
+// firstLossEvent returns the first event of tr in the loss phase, of
+// training step step or of any step if step < 0, or nil.
+func firstLossEvent(tr *trace.Trace, step int) *trace.Event {
 	for k := range tr.Events {
-		if tr.Events[k].Phase == trace.Loss {
-			return &tr.Events[k]
+		e := &tr.Events[k]
+		if e.Phase == trace.Loss && (step < 0 || e.Step == step) {
+			return e
 		}
 	}
 	return nil

@@ -86,3 +86,38 @@ func TestPredictionsWithoutLossEvent(t *testing.T) {
 		t.Error("a trace without a loss event: no error")
 	}
 }
+
+func TestPredictionsAndLossPerStep(t *testing.T) {
+	n := ExampleNetwork()
+	x, labels, err := ExampleBatch(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := trace.NewRecorder(n.Spec.JSON())
+	results := n.RunSteps(x, labels, 0.5, 3, rec)
+	tr := rec.Trace()
+	for step, result := range results {
+		loss, err := LossAt(tr, step)
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if loss != result.Loss {
+			t.Errorf("LossAt(step %d) = %v, the step computed %v", step, loss, result.Loss)
+		}
+		predictions, err := PredictionsAt(tr, step)
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		for i, p := range predictions {
+			if want := result.Probs.Data[i*10+p.Predicted]; p.Prob != want {
+				t.Errorf("step %d sample %d: Prob %v, the step's softmax gives %v", step, i, p.Prob, want)
+			}
+		}
+	}
+	if results[0].Loss == results[2].Loss {
+		t.Fatal("the steps have equal losses, so the test cannot tell them apart")
+	}
+	if _, err := LossAt(tr, 3); err == nil {
+		t.Error("LossAt accepted step 3 of a 3-step trace")
+	}
+}

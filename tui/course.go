@@ -31,12 +31,44 @@ func defaultCourseKeys() CourseKeys {
 // courseData is the read-only input of the course's features: the batch's
 // predictions and compare's diff mode. The tensor view shares it.
 type courseData struct {
-	// predictions has one entry per sample, or none for a trace without a
-	// loss, such as a single-layer exercise.
+	// predictions has one entry per sample of training step step, or none
+	// for a trace without a loss, such as a single-layer exercise.
 	predictions []net.Prediction
 	wrong       int
+	step        int
 	// compare is the diff mode of cnndbg compare, or nil.
 	compare *compareMode
+}
+
+// setPredictions loads the predictions of training step step. A multi-step
+// trace predicts with each step's own parameters.
+func (d *courseData) setPredictions(tr *trace.Trace, step int) {
+	d.step, d.predictions, d.wrong = step, nil, 0
+	p, err := net.PredictionsAt(tr, step)
+	if err != nil {
+		return
+	}
+	d.predictions = p
+	for _, s := range p {
+		if !s.Correct() {
+			d.wrong++
+		}
+	}
+}
+
+// syncPredictions shows the predictions of the current event's step.
+func (m *Model) syncPredictions() {
+	if d := m.course.data; d != nil && d.step != m.stepOf(m.timeline.current) {
+		d.setPredictions(m.tr, m.stepOf(m.timeline.current))
+	}
+}
+
+// stepOf returns the training step of event, 0 for a trace without events.
+func (m *Model) stepOf(event int) int {
+	if event < 0 || event >= len(m.tr.Events) {
+		return 0
+	}
+	return m.tr.Events[event].Step
 }
 
 // course is the state of the course's features on one screen.
@@ -63,14 +95,7 @@ type realDZMsg struct {
 // starts the diff mode on the first wrong element.
 func (m *Model) openCourse() {
 	data := &courseData{}
-	if p, err := net.Predictions(m.tr); err == nil {
-		data.predictions = p
-		for _, s := range p {
-			if !s.Correct() {
-				data.wrong++
-			}
-		}
-	}
+	data.setPredictions(m.tr, m.stepOf(m.timeline.current))
 	if r := m.opts.Compare; r != nil && r.Exercise != nil && r.Exercise.Trace == m.tr {
 		data.compare = newCompareMode(r)
 	}

@@ -334,6 +334,7 @@ func (m Model) selectEvent(event int) (Model, tea.Cmd) {
 	event = clamp(event, 0, len(m.tr.Events)-1)
 	m.timeline.Select(event)
 	m.tensors.SetEvent(event)
+	m.syncPredictions()
 	m.deferredUps = 0
 	return m.handle(m.tensors.Chosen())
 }
@@ -687,10 +688,8 @@ func (m Model) header() string {
 		right = fmt.Sprintf("event %d/%d %s %s %s", e.Index, n-1, e.Layer, e.Kind, e.Phase)
 	}
 	right += m.predictionMark()
-	if loss := m.tr.Tensor("loss"); loss != nil && len(loss.Shape) == 1 && loss.Shape[0] == 1 {
-		if v, err := m.tr.Value(loss.ID, 0); err == nil {
-			right += fmt.Sprintf(" · loss %.6g", v)
-		}
+	if v, err := net.LossAt(m.tr, m.stepOf(m.timeline.current)); err == nil {
+		right += fmt.Sprintf(" · loss %.6g", v)
 	}
 	// The event matters more than the title: drop the title first.
 	if lipgloss.Width(left)+2+lipgloss.Width(right) > m.width {
