@@ -11,6 +11,27 @@ import (
 // |given − expected| ≤ 1e-8, or ≤ 1e-8·|expected| for large values.
 const CompareTolerance = 1e-8
 
+// ToleranceFor returns the tolerance that fits arrays stored as dtype: a
+// float32 or float16 array carries rounding errors near 1e-7 or 1e-3 of each
+// value, far above CompareTolerance, and a right answer would look wrong.
+// The looser tolerances still catch every known mistake, whose errors are
+// of the order of the values themselves.
+func ToleranceFor(dtype string) float64 {
+	switch dtype {
+	case "float16":
+		return 1e-2
+	case "float32":
+		return 1e-4
+	}
+	return CompareTolerance
+}
+
+// CompareOptions change how CompareConv and ComparePool compare.
+type CompareOptions struct {
+	// Tolerance replaces CompareTolerance when it is > 0.
+	Tolerance float64
+}
+
 // Comparison sets one array a learner's code produced against the reference
 // computed from the same inputs.
 type Comparison struct {
@@ -101,7 +122,7 @@ func (r *Report) ExplainFirst(c *Comparison) (*Explanation, error) {
 // match is also compared with the results of the known mistakes. It returns
 // an error when the inputs do not fit one conv layer or given holds another
 // key.
-func CompareConv(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor, given map[string]*Tensor) (*Report, error) {
+func CompareConv(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor, given map[string]*Tensor, opts ...CompareOptions) (*Report, error) {
 	ex, err := ConvExercise(aPrev, w, b, stride, pad, dZ)
 	if err != nil {
 		return nil, err
@@ -110,7 +131,7 @@ func CompareConv(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor, given map[str
 		return nil, err
 	}
 	c := newConvCase(aPrev, w, b, stride, pad, dZ, ex)
-	return compareExercise(ex, "conv", given, c.fingerprints)
+	return compareExercise(ex, "conv", given, c.fingerprints, opts)
 }
 
 // ComparePool runs the pool exercise on aPrev, f, stride, mode, ties and dA,
@@ -118,7 +139,7 @@ func CompareConv(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor, given map[str
 // dA_prev, with the reference, and with the known mistakes where they do not
 // match. It returns an error when the inputs do not fit one pool layer or
 // given holds another key.
-func ComparePool(aPrev *Tensor, f, stride int, mode string, ties Ties, dA *Tensor, given map[string]*Tensor) (*Report, error) {
+func ComparePool(aPrev *Tensor, f, stride int, mode string, ties Ties, dA *Tensor, given map[string]*Tensor, opts ...CompareOptions) (*Report, error) {
 	ex, err := PoolExercise(aPrev, f, stride, mode, ties, dA)
 	if err != nil {
 		return nil, err
@@ -127,7 +148,7 @@ func ComparePool(aPrev *Tensor, f, stride int, mode string, ties Ties, dA *Tenso
 		return nil, err
 	}
 	c := newPoolCase(aPrev, f, stride, mode != "max", ties, dA, ex)
-	return compareExercise(ex, "pool", given, c.fingerprints)
+	return compareExercise(ex, "pool", given, c.fingerprints, opts)
 }
 
 func checkGivenNames(ex *Exercise, given map[string]*Tensor) error {
@@ -145,8 +166,13 @@ func checkGivenNames(ex *Exercise, given map[string]*Tensor) error {
 // compareExercise compares the given arrays with the exercise's outputs of
 // the same name, in the exercise's order. The fingerprints function returns
 // the known mistakes for one array.
-func compareExercise(ex *Exercise, layer string, given map[string]*Tensor, fingerprints func(name string) []Fingerprint) (*Report, error) {
+func compareExercise(ex *Exercise, layer string, given map[string]*Tensor, fingerprints func(name string) []Fingerprint, opts []CompareOptions) (*Report, error) {
 	r := &Report{Exercise: ex, Tolerance: CompareTolerance}
+	for _, o := range opts {
+		if o.Tolerance > 0 {
+			r.Tolerance = o.Tolerance
+		}
+	}
 	for _, name := range ex.Order {
 		g := given[name]
 		if g == nil {

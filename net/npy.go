@@ -174,6 +174,21 @@ func ReadNPY(path string) (*Tensor, error) {
 	return decodeNPYData(r, path, h)
 }
 
+// ReadNPYDtype returns the numpy name of the dtype of the .npy file at path,
+// such as "float32", reading only the header.
+func ReadNPYDtype(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fileError(path, err)
+	}
+	defer f.Close()
+	h, err := readNPYHeader(bufio.NewReader(f), path, math.MaxInt)
+	if err != nil {
+		return "", err
+	}
+	return dtypeName(h.dtype.kind, h.dtype.size), nil
+}
+
 // DecodeNPY reads a .npy stream as ReadNPY does. Errors begin with name,
 // which should name the stream's source, such as a file or an archive member.
 // Memory grows with the bytes actually read, so a header claiming more data

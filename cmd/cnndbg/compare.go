@@ -89,12 +89,52 @@ func readGiven(cmd *cobra.Command, given []*givenArray) (map[string]*net.Tensor,
 // its diff mode on the screen.
 type compareScreen struct {
 	noScreen bool
+	tol      float64
 	screen   screenFlags
 }
 
 func (f *compareScreen) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noScreen, "no-screen", false, "print the report even on a terminal, instead of opening the debugger in diff mode")
+	cmd.Flags().Float64Var(&f.tol, "tol", 0, "an element matches within this absolute or relative error; default 1e-8, or 1e-4 when an array is float32 (1e-2 for float16)")
 	f.screen.register(cmd)
+}
+
+// options returns the tolerance to compare with, and a note for the report
+// when it follows from the arrays' dtype: float32 arrays from a learner's
+// notebook carry rounding errors far above 1e-8.
+func (f *compareScreen) options(paths ...string) (net.CompareOptions, string, error) {
+	if f.tol < 0 || f.tol != f.tol {
+		return net.CompareOptions{}, "", badInputf("--tol %v: the tolerance must be a number ≥ 0", f.tol)
+	}
+	if f.tol > 0 {
+		return net.CompareOptions{Tolerance: f.tol}, "", nil
+	}
+	tol, loosest := net.CompareTolerance, ""
+	for _, path := range paths {
+		if path == "" {
+			continue
+		}
+		dtype, err := net.ReadNPYDtype(path)
+		if err != nil {
+			return net.CompareOptions{}, "", badInput(err)
+		}
+		if t := net.ToleranceFor(dtype); t > tol {
+			tol, loosest = t, dtype
+		}
+	}
+	if loosest == "" {
+		return net.CompareOptions{Tolerance: tol}, "", nil
+	}
+	return net.CompareOptions{Tolerance: tol}, fmt.Sprintf("tolerance %s because an array is %s (--tol sets another)", formatTolerance(tol), loosest), nil
+}
+
+// givenPaths returns the files of the given arrays.
+func givenPaths(given []*givenArray) []string {
+	var paths []string
+	for _, g := range given {
+		paths = append(paths, g.path)
+	}
+	return paths
 }
 
 // finish prints the report when stdout is not a terminal or --no-screen is
@@ -178,7 +218,11 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 				return err
 			}
 		}
-		r, err := net.CompareConv(inputs[0], inputs[1], inputs[2], stride, pad, dz, mine)
+		opts, note, err := screen.options(append(givenPaths(given), aPrev, w, b, dZ)...)
+		if err != nil {
+			return err
+		}
+		r, err := net.CompareConv(inputs[0], inputs[1], inputs[2], stride, pad, dz, mine, opts)
 		if err != nil {
 			return badInput(err)
 		}
@@ -186,7 +230,11 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 		if dzFromZ {
 			source = "dZ = Z (--dz-from-z, as the course notebook does)"
 		}
-		return screen.finish(stdout, r, fmt.Sprintf("compare conv: pad %d, stride %d, %s", pad, stride, source), top)
+		header := fmt.Sprintf("compare conv: pad %d, stride %d, %s", pad, stride, source)
+		if note != "" {
+			header += "; " + note
+		}
+		return screen.finish(stdout, r, header, top)
 	}
 	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C_prev))")
 	cmd.Flags().StringVar(&w, "w", "", "W `FILE` (.npy, (f, f, n_C_prev, n_C))")
@@ -241,13 +289,20 @@ does; the course's x == max(x) mask sends it to every tied element. Pass
 		if err != nil {
 			return err
 		}
-		r, err := net.ComparePool(inputs[0], size, stride, mode, tieRule, inputs[1], mine)
+		opts, note, err := screen.options(append(givenPaths(given), aPrev, dA)...)
+		if err != nil {
+			return err
+		}
+		r, err := net.ComparePool(inputs[0], size, stride, mode, tieRule, inputs[1], mine, opts)
 		if err != nil {
 			return badInput(err)
 		}
 		header := fmt.Sprintf("compare pool: %s, size %d, stride %d", mode, size, stride)
 		if mode == "max" {
 			header += fmt.Sprintf(", ties %s", tieRule)
+		}
+		if note != "" {
+			header += "; " + note
 		}
 		return screen.finish(stdout, r, header, top)
 	}
