@@ -27,7 +27,8 @@ func ConvExercise(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor) (*Exercise, 
 		return nil, fmt.Errorf("W has shape %v: it must be (f, f, n_C_prev, n_C)", w.Shape)
 	}
 	if w.Shape[2] != aPrev.Shape[3] {
-		return nil, fmt.Errorf("W has shape %v with %d input channels but A_prev %v has %d channels", w.Shape, w.Shape[2], aPrev.Shape, aPrev.Shape[3])
+		return nil, fmt.Errorf("W has shape %s with %d input channels but A_prev %s has %d channels: W must be (f, f, %d, n_C)",
+			pyShape(w.Shape), w.Shape[2], pyShape(aPrev.Shape), aPrev.Shape[3], aPrev.Shape[3])
 	}
 	nC := w.Shape[3]
 	switch {

@@ -75,7 +75,7 @@ func (l *Pool) OutShape(in []int) ([]int, error) {
 		return nil, fmt.Errorf("layer %s (%s) needs an (n_H, n_W, n_C) input, got shape %v", l.name, l.Kind(), in)
 	}
 	if in[0] < l.F || in[1] < l.F {
-		return nil, fmt.Errorf("layer %s (%s): input %d×%d is smaller than the %d×%d window", l.name, l.Kind(), in[0], in[1], l.F, l.F)
+		return nil, fmt.Errorf("layer %s (%s): input %d×%d is smaller than the %d×%d window: use a window of at most %d×%d", l.name, l.Kind(), in[0], in[1], l.F, l.F, min(in[0], in[1]), min(in[0], in[1]))
 	}
 	return []int{OutputSize(in[0], l.F, l.Stride, 0), OutputSize(in[1], l.F, l.Stride, 0), in[2]}, nil
 }

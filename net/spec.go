@@ -43,6 +43,9 @@ func ParseSpec(data []byte) (*Spec, error) {
 	dec.DisallowUnknownFields()
 	var s Spec
 	if err := dec.Decode(&s); err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return nil, fmt.Errorf("unknown field %s: the spec's fields are input (height, width, channels) and, per layer, name, type, filters, size, stride, pad, units and ties", field)
+		}
 		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
 	if err := s.Check(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"sync"
@@ -42,6 +43,9 @@ func Open(path string) (*Trace, error) {
 // that names path and says what to do.
 func OpenWithCache(path string, cacheBytes int64) (*Trace, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("trace %s not found: check the path, or record one with 'cnndbg record -o %s'", path, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open trace %s: %v", path, unwrapPathError(err))
 	}

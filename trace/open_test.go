@@ -118,7 +118,7 @@ func TestOpenRejectsBadFiles(t *testing.T) {
 		{"empty", file("empty.npz", nil), []string{"is empty"}},
 		{"not zip", file("notes.txt", []byte("conv1.dW is wrong\n")), []string{"not a zip file"}},
 		{"truncated", file("cut.npz", goodBytes[:len(goodBytes)/2]), []string{"truncated"}},
-		{"missing", filepath.Join(dir, "nowhere.npz"), []string{"cannot open", "no such file"}},
+		{"missing", filepath.Join(dir, "nowhere.npz"), []string{"not found", "cnndbg record -o"}},
 		{"folder", dir, []string{"is a folder"}},
 		{"no manifest", rewriteZip(t, good, func(name string, data []byte) []byte {
 			if name == ManifestMember {

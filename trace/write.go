@@ -42,6 +42,9 @@ func write(path string, t *Trace, overwrite bool) error {
 	if dir == "" {
 		dir = "."
 	}
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("cannot write trace %s: the folder %s does not exist: create it or choose another path", path, filepath.Clean(dir))
+	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("cannot write trace %s: %v", path, unwrapPathError(err))
