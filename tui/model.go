@@ -213,10 +213,17 @@ func (m *Model) resize() {
 func (m Model) layout() layout { return m.layoutBelowBanner(m.focus, m.leftTab) }
 
 func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	g := m.keys.Global
+	if m.tooSmall() {
+		// The user cannot see what a key would change: only quit works.
+		if key.Matches(msg, g.Quit) {
+			return m, tea.Quit
+		}
+		return m, nil
+	}
 	if m.prompt != 0 {
 		return m.handlePrompt(msg)
 	}
-	g := m.keys.Global
 	if m.showHelp {
 		switch {
 		case key.Matches(msg, g.Quit):
@@ -617,13 +624,23 @@ func (m Model) View() tea.View {
 	return v
 }
 
+// tooSmall reports whether the window is below the smallest layout. A size
+// of 0 means none has arrived yet, as in tests that send keys first.
+func (m Model) tooSmall() bool {
+	return m.width > 0 && m.height > 0 && (m.width < minWidth || m.height < minHeight)
+}
+
 func (m Model) content() string {
 	if m.width == 0 || m.height == 0 {
 		return ""
 	}
-	if m.width < minWidth || m.height < minHeight {
+	if m.tooSmall() {
 		msg := fmt.Sprintf("cnndbg needs a window of at least %d×%d; this one is %d×%d", minWidth, minHeight, m.width, m.height)
-		return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, fitLine(msg, m.width))
+		text := fitLine(msg, m.width)
+		if m.height >= 2 {
+			text += "\n" + fitLine("enlarge it to go on, or press q to quit", m.width)
+		}
+		return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, text)
 	}
 	lines := []string{m.header()}
 	if m.showHelp {
