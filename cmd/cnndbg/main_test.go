@@ -177,3 +177,10 @@ func TestConvExerciseWritesArrays(t *testing.T) {
 		t.Errorf("second run without --force: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestVersionFlag(t *testing.T) {
+	code, stdout, _ := runCLI(t, "--version")
+	if code != 0 || !strings.Contains(stdout, "cnndbg version "+version) {
+		t.Errorf("--version: exit %d, output %q", code, stdout)
+	}
+}

@@ -27,6 +27,9 @@ func (f *screenFlags) register(cmd *cobra.Command) {
 	f.keys.register(cmd)
 }
 
+// version is cnndbg's release, printed by --version.
+const version = "0.1.0"
+
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	var screen screenFlags
 	root := &cobra.Command{
@@ -38,6 +41,7 @@ exact terms that sum to every element of dW, db and dA_prev.
 
 With no command it opens the debugger on the built-in example: a LeNet-style
 network on 64 real MNIST test digits.`,
+		Version:       version,
 		Args:          noArgs,
 		SilenceErrors: true,
 		SilenceUsage:  true,
