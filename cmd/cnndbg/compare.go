@@ -166,6 +166,10 @@ func printVerdicts(w io.Writer, r *net.Report) error {
 		if !c.Matches() {
 			failed++
 		}
+		// The screen's pane may cut a long fix at 80×24: repeat it here.
+		for _, fp := range c.Fingerprints {
+			fmt.Fprintf(w, "    known mistake: your %s equals what you get when %s; fix: %s.\n", c.Name, fp.Mistake, fp.Fix)
+		}
 	}
 	if failed == 0 {
 		fmt.Fprintf(w, "all %d arrays match\n", len(r.Comparisons))
