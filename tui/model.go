@@ -533,7 +533,12 @@ func (m Model) runPrompt(kind rune, text string) (Model, tea.Cmd) {
 			m.status = fmt.Sprintf("no event has a layer or tensor named like %q", text)
 			return m, nil
 		}
-		return m.selectEvent(e)
+		m, cmd := m.selectEvent(e)
+		if !m.tensors.SelectMatching(text) {
+			return m, cmd
+		}
+		m, chosen := m.handle(m.tensors.Chosen())
+		return m, tea.Batch(cmd, chosen)
 	}
 	e, err := resolveJump(m.tr, m.timeline.current, text)
 	if err != nil {

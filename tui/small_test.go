@@ -22,3 +22,19 @@ func TestTooSmallIgnoresKeysButQuit(t *testing.T) {
 		t.Error("q did not quit while the window was too small")
 	}
 }
+
+func TestSearchSelectsMatchingTensor(t *testing.T) {
+	d := newDriver(t, example(t), Options{AltScreen: true}, 100, 30)
+	d.send(tea.KeyPressMsg{Code: '/', Text: "/"})
+	for _, r := range "conv1.dW" {
+		d.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	d.send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	screen := d.m.View().Content
+	if !strings.Contains(screen, "event 17/20 conv1 conv backward") {
+		t.Fatalf("the search did not reach conv1's backward event:\n%s", screen)
+	}
+	if !strings.Contains(screen, "[dW]") {
+		t.Errorf("the search for conv1.dW did not select the dW tensor:\n%s", screen)
+	}
+}

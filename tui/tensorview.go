@@ -60,6 +60,24 @@ func newTensorView(tr *trace.Trace, keys TensorKeys, st Styles) tensorView {
 
 func (v *tensorView) SetSize(w, h int) { v.width, v.height = w, h }
 
+// SelectMatching selects the first tensor of the event whose name, as the
+// event uses it, contains query (case-insensitive). It reports whether one
+// did; otherwise the selection stays.
+func (v *tensorView) SelectMatching(query string) bool {
+	query = strings.ToLower(strings.TrimSpace(query))
+	if query == "" || v.event < 0 || v.event >= len(v.tr.Events) {
+		return false
+	}
+	e := &v.tr.Events[v.event]
+	for k, r := range v.refs {
+		if strings.Contains(strings.ToLower(v.tr.DisplayName(e, r.Tensor)), query) {
+			v.selected = k
+			return true
+		}
+	}
+	return false
+}
+
 // SetEvent shows the tensors of event with its first output selected.
 func (v *tensorView) SetEvent(event int) {
 	if event < 0 || event >= len(v.tr.Events) {
