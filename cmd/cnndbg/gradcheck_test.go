@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cnndbg/cnndbg/net"
 )
 
 // smallModel is a model small enough to gradcheck every element quickly.
@@ -38,4 +40,36 @@ func TestGradcheckBadEpsExitsTwo(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--eps") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
+}
+
+func TestPartialWeightsNamesMissingKeys(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model.json")
+	os.WriteFile(model, []byte(smallModel), 0o644)
+	n, err := net.NewNetwork(mustSpec(t, smallModel), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := n.Layer("conv1").(net.Parametric).Params()
+	weights := filepath.Join(dir, "w.npz")
+	if err := net.WriteNPZ(weights, map[string]*net.Tensor{"conv1.W": conv[0].Value, "conv1.b": conv[1].Value}, []string{"conv1.W", "conv1.b"}, false); err != nil {
+		t.Fatal(err)
+	}
+	x := writeNPY(t, dir, "x.npy", ramp(3, 6, 5, 2))
+	code, _, stderr := runCLI(t, "record", "-o", filepath.Join(dir, "s.cnndbg"), "--model", model, "--weights", weights, "--input", x, "--labels", "0,3,1")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stderr, "has no fc1.W, fc1.b: drawn from --seed") {
+		t.Errorf("stderr does not name the missing weights: %q", stderr)
+	}
+}
+
+func mustSpec(t *testing.T, text string) *net.Spec {
+	t.Helper()
+	s, err := net.ParseSpec([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -23,10 +23,13 @@ type stepFlags struct {
 	// seedGiven is set when --seed is on the command line, which makes the
 	// built-in model start from seeded weights instead of its trained ones.
 	seedGiven func() bool
+	// warnings is where notes about the inputs go: the command's stderr.
+	warnings func() io.Writer
 }
 
 func (f *stepFlags) register(cmd *cobra.Command) {
 	f.seedGiven = func() bool { return cmd.Flags().Changed("seed") }
+	f.warnings = cmd.ErrOrStderr
 	cmd.Flags().StringVar(&f.model, "model", "", "model spec `FILE` (JSON); default: the built-in LeNet-style model")
 	cmd.Flags().StringVar(&f.weights, "weights", "", "weights `FILE` (.npz with keys <layer>.W and <layer>.b); missing weights are drawn from --seed")
 	cmd.Flags().StringVar(&f.input, "input", "", "input `FILE`: .npy of shape (m, n_H, n_W[, n_C]), or a PNG or PGM image; default: the built-in 64 MNIST digits")
@@ -52,7 +55,7 @@ func (f *stepFlags) load() (*step, error) {
 	if err := f.checkSources(); err != nil {
 		return nil, err
 	}
-	n, err := loadNetwork(f.model, f.weights, f.seed, f.seedGiven())
+	n, err := loadNetwork(f.model, f.weights, f.seed, f.seedGiven(), f.warnings())
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +143,10 @@ func mnistSet(set string) (string, error) {
 // loadNetwork builds the network of the model spec file (the built-in model
 // if model is ""), with weights from the .npz file if given and the rest
 // drawn from seed. The built-in model gets its trained weights unless a
-// weights file or a seed is given.
-func loadNetwork(model, weights string, seed uint64, seedGiven bool) (*net.Network, error) {
+// weights file or a seed is given. Parameters the weights file lacks are
+// named on warn, because a partial file otherwise looks like a trained
+// model that forgot everything.
+func loadNetwork(model, weights string, seed uint64, seedGiven bool, warn io.Writer) (*net.Network, error) {
 	if model == "" && weights == "" && !seedGiven {
 		return net.ExampleNetwork(), nil
 	}
@@ -160,8 +165,33 @@ func loadNetwork(model, weights string, seed uint64, seedGiven bool) (*net.Netwo
 		if err := net.LoadWeights(n, weights); err != nil {
 			return nil, badInput(fmt.Errorf("--weights: %w", err))
 		}
+		if missing := missingWeights(n, weights); len(missing) > 0 {
+			fmt.Fprintf(warn, "cnndbg: note: --weights %s has no %s: drawn from --seed %d\n", weights, strings.Join(missing, ", "), seed)
+		}
 	}
 	return n, nil
+}
+
+// missingWeights lists the parameters of n, as <layer>.W and <layer>.b,
+// that the weights file at path does not contain.
+func missingWeights(n *net.Network, path string) []string {
+	arrays, err := net.ReadNPZ(path)
+	if err != nil {
+		return nil
+	}
+	var missing []string
+	for _, l := range n.Layers {
+		p, ok := l.(net.Parametric)
+		if !ok {
+			continue
+		}
+		for _, param := range p.Params() {
+			if key := l.Name() + "." + param.Role; arrays[key] == nil {
+				missing = append(missing, key)
+			}
+		}
+	}
+	return missing
 }
 
 // record runs the step with a recorder and returns the trace.

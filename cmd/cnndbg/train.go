@@ -68,7 +68,7 @@ func runTrain(stdout, stderr io.Writer, f trainFlags) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	n, err := loadNetwork(f.model, f.weights, f.opts.Seed, true)
+	n, err := loadNetwork(f.model, f.weights, f.opts.Seed, true, stderr)
 	if err != nil {
 		return err
 	}
