@@ -201,9 +201,17 @@ func printExplanation(w io.Writer, tr *trace.Trace, x *net.Explanation, top int)
 	if !x.Agrees() {
 		verdict = "DIFFER"
 	}
-	fmt.Fprintf(w, "\n  Σ terms  = %.17g  (%d terms)\n", x.Sum, len(x.Terms))
+	fmt.Fprintf(w, "\n  Σ terms  = %.17g  (%s)\n", x.Sum, countOf(len(x.Terms), "term"))
 	fmt.Fprintf(w, "  recorded = %.17g\n", x.Recorded)
 	fmt.Fprintf(w, "  %s: relative error %.3g\n", verdict, x.RelErr())
+}
+
+// countOf writes n with the noun in the singular or plural: 1 term, 2 terms.
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // termText writes a term as coef · name[index] · name[index].
