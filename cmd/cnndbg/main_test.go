@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,5 +183,32 @@ func TestVersionFlag(t *testing.T) {
 	code, stdout, _ := runCLI(t, "--version")
 	if code != 0 || !strings.Contains(stdout, "cnndbg version "+version) {
 		t.Errorf("--version: exit %d, output %q", code, stdout)
+	}
+}
+
+// TestConvCommandCourseNotebook runs cnndbg conv on the course notebook's
+// seeded arrays (pad 1, stride 2) and checks the mean of Z it prints and
+// writes against the value the notebook prints.
+func TestConvCommandCourseNotebook(t *testing.T) {
+	dir := filepath.Join("..", "..", "net", "testdata", "course")
+	out := filepath.Join(t.TempDir(), "ref")
+	code, stdout, stderr := runCLI(t, "conv", "--a-prev", filepath.Join(dir, "A_prev.npy"), "--w", filepath.Join(dir, "W.npy"),
+		"--b", filepath.Join(dir, "b.npy"), "--pad", "1", "--stride", "2", "--dz-from-z", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "mean 0.55112764745667") {
+		t.Errorf("the printed mean of Z is not the notebook's 0.5511276474566768:\n%s", stdout)
+	}
+	z, err := net.ReadNPY(filepath.Join(out, "Z.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{-2.17796037, 8.07171329, -0.5772704, 3.36286738, 4.48113645, -2.89198428, 10.99288867, 3.03171932}
+	at := ((0*3+2)*4 + 1) * 8
+	for c, v := range want {
+		if got := z.Data[at+c]; math.Abs(got-v) > 5e-9 {
+			t.Errorf("Z.npy[0,2,1,%d] = %.10f, the notebook prints %.8f", c, got, v)
+		}
 	}
 }
