@@ -259,6 +259,8 @@ func BenchmarkRecorderStats(b *testing.B) {
 			data, _ := tr.Data(t.ID)
 			rec.Input(t.Name, t.Shape, data)
 		}
+		// Large tensors are scanned in the background: wait for them.
+		rec.Trace()
 	}
 }
 

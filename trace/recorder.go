@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Recorder builds a Trace while a network runs. A nil *Recorder is valid and
@@ -26,6 +27,10 @@ type Recorder struct {
 	// its tensor, so a step input that an earlier event wrote (step k+1's W
 	// is step k's W_new) is the same tensor, not a copy.
 	bySlice map[sliceKey]int
+	// stats counts the statistics scans still running: large tensors are
+	// scanned in the background while the network computes the next layer,
+	// and Trace waits for them.
+	stats sync.WaitGroup
 }
 
 // sliceKey identifies a recorded slice by its first element and length.
@@ -107,16 +112,29 @@ func (r *Recorder) add(name string, shape []int, data []float64, producer int) i
 	if len(data) > 0 {
 		r.bySlice[sliceKey{&data[0], len(data)}] = id
 	}
-	r.trace.Tensors = append(r.trace.Tensors, &Tensor{
+	t := &Tensor{
 		ID:       id,
 		Name:     name,
 		Shape:    append([]int(nil), shape...),
 		data:     data,
 		Producer: producer,
-		Stats:    computeStats(data),
-	})
+	}
+	r.trace.Tensors = append(r.trace.Tensors, t)
+	if len(data) < backgroundStatsAbove {
+		t.Stats = computeStats(data)
+		return id
+	}
+	r.stats.Add(1)
+	go func() {
+		defer r.stats.Done()
+		t.Stats = computeStats(data)
+	}()
 	return id
 }
+
+// backgroundStatsAbove is the size from which a tensor's statistics are
+// computed in the background: below it a goroutine costs more than the scan.
+const backgroundStatsAbove = 1 << 14
 
 // EventBuilder adds the tensors of one event. Begin starts it; Done ends it.
 type EventBuilder struct {
@@ -208,6 +226,7 @@ func (b *EventBuilder) Done() {
 
 // Trace returns the trace recorded so far. The recorder must not be used after.
 func (r *Recorder) Trace() *Trace {
+	r.stats.Wait()
 	t := r.trace
 	t.index()
 	return &t

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // Phase is the stage of a training step an event belongs to.
@@ -78,6 +80,30 @@ func (s Stats) NonFinite() int { return s.NaN + s.PosInf + s.NegInf }
 // ±Inf above every finite value. Only if that maximum is NaN or Inf, which
 // is rare, does a second pass count them one by one.
 func computeStats(data []float64) Stats {
+	// Large tensors are split between two goroutines: the scan is bound by
+	// each core's memory bandwidth, and recording waits for it.
+	const parallelAbove = 1 << 16
+	if len(data) > parallelAbove && runtime.GOMAXPROCS(0) > 1 {
+		half := len(data) / 2
+		var first Stats
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first = scanStats(data[:half])
+		}()
+		second := scanStats(data[half:])
+		wg.Wait()
+		return Stats{
+			NaN: first.NaN + second.NaN, PosInf: first.PosInf + second.PosInf, NegInf: first.NegInf + second.NegInf,
+			MaxAbs: max(first.MaxAbs, second.MaxAbs),
+		}
+	}
+	return scanStats(data)
+}
+
+// scanStats is computeStats on one goroutine.
+func scanStats(data []float64) Stats {
 	const magnitude = 1<<63 - 1 // every bit but the sign
 	const infBits = 0x7ff << 52 // +Inf; NaN patterns are larger
 	var m0, m1, m2, m3 uint64
