@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Spec is a model description as read from a JSON model file.
@@ -152,7 +154,7 @@ func positive(where, field string, v int) error {
 // newLayer builds one layer for per-sample input shape in. Parameters come
 // from rng (He initialization) or, with a nil rng, are zero.
 func (s *Spec) newLayer(ls LayerSpec, in []int, rng *rand.Rand) (Layer, error) {
-	where := fmt.Sprintf("layer %q (%s)", ls.Name, ls.Type)
+	where := fmt.Sprintf("layer %q (%s)", ls.Name, printable(ls.Type))
 	stride := 1
 	if ls.Type == "maxpool" || ls.Type == "avgpool" {
 		stride = ls.Size
@@ -217,6 +219,18 @@ func (s *Spec) newLayer(ls LayerSpec, in []int, rng *rand.Rand) (Layer, error) {
 		return NewDense(ls.Name, w, NewTensor(1, ls.Units)), nil
 	}
 	return nil, fmt.Errorf("%s: unknown layer type %q (use one of %s)", where, ls.Type, strings.Join(layerTypes, ", "))
+}
+
+// printable returns s as it is when every rune prints on one line, and
+// quoted otherwise, so a layer type read from a file cannot break an error
+// message over several lines.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // heInit fills w with N(0, 2/fanIn) samples, He et al.'s initialization for
