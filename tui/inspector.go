@@ -88,6 +88,10 @@ func (in inspector) SelectedTerm() (net.Term, int, bool) {
 
 // Drill moves the focus into the terms list.
 func (in *inspector) Drill() tea.Msg {
+	if in.tensor < 0 {
+		// No element is shown: there are no terms to drill into.
+		return nil
+	}
 	in.drilled = true
 	return termChosenMsg{term: in.term}
 }

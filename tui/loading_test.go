@@ -95,3 +95,30 @@ func corruptMember(t *testing.T, path, member string) {
 		t.Fatal(err)
 	}
 }
+
+func TestCorruptedTensorClearsInspector(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "step.cnndbg")
+	if err := trace.Write(path, example(t), false); err != nil {
+		t.Fatal(err)
+	}
+	corruptMember(t, path, "relu1.A.npy")
+	tr, err := trace.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+
+	d := newDriver(t, tr, Options{AltScreen: true}, 100, 30)
+	d.send(tea.KeyPressMsg{Code: 'n', Text: "n"})
+	screen := ansi.Strip(d.m.View().Content)
+	if !strings.Contains(screen, "corrupted") {
+		t.Fatalf("relu1.A's read error is not shown:\n%s", screen)
+	}
+	if strings.Contains(screen, "conv1.Z[") {
+		t.Errorf("the inspector still shows an element of the previous event:\n%s", screen)
+	}
+	d.send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	if strings.Contains(ansi.Strip(d.m.View().Content), "terms of") {
+		t.Errorf("enter drilled into an element of another tensor:\n%s", d.m.View().Content)
+	}
+}

@@ -343,7 +343,14 @@ func (m Model) selectEvent(event int) (Model, tea.Cmd) {
 	m.tensors.SetEvent(event)
 	m.syncPredictions()
 	m.deferredUps = 0
-	return m.handle(m.tensors.Chosen())
+	chosen := m.tensors.Chosen()
+	if chosen == nil {
+		// The tensor is loading or unreadable: an element of the previous
+		// event must not stay in the inspector as if it were this one's.
+		m.inspector.SetElement(event, -1, nil)
+		return m, nil
+	}
+	return m.handle(chosen)
 }
 
 // chooseElement shows an element in the inspector and explains it.
