@@ -5,21 +5,25 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
 
-// Operand is one recorded value a term reads.
+// Operand is one recorded value a term reads, or a function of it.
 type Operand struct {
 	// Tensor is the name the explained event uses for the tensor (conv1.dZ).
 	Tensor string
 	Index  []int
 	Value  float64
+	// Func, when set, names the function applied to the element ("log
+	// softmax", "softmax"), and Value is its result, not the element.
+	Func string
 }
 
 // Term is one contribution to an explained element. Value is
-// Coef · Π Operands[k].Value, except for the loss and softmax terms, whose
-// Note names the log or exp applied.
+// Coef · Π Operands[k].Value.
 type Term struct {
 	Coef     float64
 	Operands []Operand
@@ -168,6 +172,20 @@ func RunningSums(values []float64) []float64 {
 		}
 	}
 	return sums
+}
+
+// Label writes the operand as name[index], or func(name)[index] when a
+// function is applied: "loss.Y[62,9]", "log softmax(loss.Z)[62,9]".
+func (o Operand) Label() string {
+	parts := make([]string, len(o.Index))
+	for k, v := range o.Index {
+		parts[k] = strconv.Itoa(v)
+	}
+	name := o.Tensor
+	if o.Func != "" {
+		name = o.Func + "(" + name + ")"
+	}
+	return name + "[" + strings.Join(parts, ",") + "]"
 }
 
 // recorded is a trace tensor with its values loaded and the name the

@@ -112,7 +112,9 @@ func explainLoss(tr *trace.Trace, e *trace.Event, role string, idx []int) (*Expl
 	if role == "probs" {
 		i, j := idx[0], idx[1]
 		x := &Explanation{Formula: "probs[i,j] = exp(Z[i,j] − max_k Z[i,k]) / Σ_k exp(Z[i,k] − max_k Z[i,k])"}
-		term := Term{Coef: 1, Operands: []Operand{operand(e, zt, i, j)}, Value: math.Exp(logSoftmax(z, i, j))}
+		p := operand(e, zt, i, j)
+		p.Func, p.Value = "softmax", math.Exp(logSoftmax(z, i, j))
+		term := product(1, p)
 		term.Note = "softmax of row i at column j"
 		x.Terms = append(x.Terms, term)
 		return x, nil
@@ -123,13 +125,10 @@ func explainLoss(tr *trace.Trace, e *trace.Event, role string, idx []int) (*Expl
 			if y.Data[i*n+j] == 0 {
 				continue
 			}
-			label := operand(e, y, i, j)
-			term := Term{
-				Coef:     -1 / float64(m),
-				Operands: []Operand{label, operand(e, zt, i, j)},
-				Value:    -label.Value * logSoftmax(z, i, j) / float64(m),
-				Note:     fmt.Sprintf("sample %d, label %d: −log p / m with log p = %.6g", i, j, logSoftmax(z, i, j)),
-			}
+			logP := operand(e, zt, i, j)
+			logP.Func, logP.Value = "log softmax", logSoftmax(z, i, j)
+			term := product(-1/float64(m), operand(e, y, i, j), logP)
+			term.Note = fmt.Sprintf("sample %d, label %d: −Y · log p / m", i, j)
 			x.Terms = append(x.Terms, term)
 		}
 	}

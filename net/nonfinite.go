@@ -170,7 +170,7 @@ func productText(t *Term) string {
 		values = append(values, shortFloat(t.Coef))
 	}
 	for _, op := range t.Operands {
-		names = append(names, op.Tensor+indexText(op.Index))
+		names = append(names, op.Label())
 		values = append(values, shortFloat(op.Value))
 	}
 	if len(names) == 0 {

@@ -165,7 +165,7 @@ func termText(term *Term) string {
 		parts = append(parts, formatValue(term.Coef))
 	}
 	for _, op := range term.Operands {
-		parts = append(parts, op.Tensor+indexText(op.Index))
+		parts = append(parts, op.Label())
 	}
 	return strings.Join(parts, " · ")
 }

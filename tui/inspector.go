@@ -301,7 +301,7 @@ func (in inspector) termDetail() []string {
 	lines := []string{in.styles.Value.Render(fmt.Sprintf("term %d", k+1))}
 	wrap := func(s string) { lines = append(lines, wrapText(s, in.width)...) }
 	for _, op := range term.Operands {
-		wrap(fmt.Sprintf("  %s%s = %s", op.Tensor, indexString(op.Index), formatValue(op.Value)))
+		wrap(fmt.Sprintf("  %s = %s", op.Label(), formatValue(op.Value)))
 	}
 	if term.Coef != 1 {
 		wrap("  coefficient " + formatValue(term.Coef))

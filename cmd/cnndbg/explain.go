@@ -221,7 +221,7 @@ func termText(t net.Term) string {
 		parts = append(parts, fmt.Sprintf("%.6g", t.Coef))
 	}
 	for _, op := range t.Operands {
-		parts = append(parts, fmt.Sprintf("%s%s", op.Tensor, formatIndex(op.Index)))
+		parts = append(parts, op.Label())
 	}
 	return strings.Join(parts, " · ")
 }
@@ -254,6 +254,7 @@ func writeExplanationJSON(w io.Writer, tr *trace.Trace, x *net.Explanation, link
 		Tensor string    `json:"tensor"`
 		Index  []int     `json:"index"`
 		Value  jsonFloat `json:"value"`
+		Func   string    `json:"func,omitempty"`
 	}
 	type term struct {
 		Coef     jsonFloat `json:"coef"`
@@ -289,7 +290,7 @@ func writeExplanationJSON(w io.Writer, tr *trace.Trace, x *net.Explanation, link
 	for _, t := range x.Terms {
 		jt := term{Coef: jsonFloat(t.Coef), Value: jsonFloat(t.Value), Note: t.Note}
 		for _, op := range t.Operands {
-			jt.Operands = append(jt.Operands, operand{op.Tensor, op.Index, jsonFloat(op.Value)})
+			jt.Operands = append(jt.Operands, operand{op.Tensor, op.Index, jsonFloat(op.Value), op.Func})
 		}
 		out.Terms = append(out.Terms, jt)
 	}
