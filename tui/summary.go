@@ -13,8 +13,9 @@ import (
 // Summary writes a plain-text account of the step in tr: the model, the
 // batch size, the loss, one line per event with its output tensors' shapes
 // and largest magnitudes, and the non-finite values. It is the output for a
-// stdout that is not a terminal, or TERM=dumb. It returns the first write
-// error.
+// stdout that is not a terminal, or TERM=dumb. It reads every tensor, so a
+// damaged trace file is reported: the error then names the first unreadable
+// tensor. It also returns the first write error.
 func Summary(w io.Writer, tr *trace.Trace) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "model  %s\n", modelSummary(tr.Model))
@@ -49,8 +50,34 @@ func Summary(w io.Writer, tr *trace.Trace) error {
 	} else {
 		fmt.Fprintf(&b, "non-finite values: %d in the outputs above\n", nonFinite)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	unreadable, firstErr := checkReadable(tr)
+	if unreadable > 0 {
+		fmt.Fprintf(&b, "unreadable tensors: %d\n", unreadable)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	if unreadable > 0 {
+		return fmt.Errorf("%d of %d tensors cannot be read, the first: %v", unreadable, len(tr.Tensors), firstErr)
+	}
+	return nil
+}
+
+// checkReadable reads every tensor of tr, which for a trace file checks each
+// member's size and checksum, and returns how many fail and the first error.
+// A summary that only listed the manifest would call a damaged file sound.
+func checkReadable(tr *trace.Trace) (int, error) {
+	count := 0
+	var first error
+	for _, t := range tr.Tensors {
+		if _, err := tr.Data(t.ID); err != nil {
+			count++
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return count, first
 }
 
 // writePredictions adds the accuracy of the batch and one line per wrongly

@@ -212,3 +212,31 @@ func TestConvCommandCourseNotebook(t *testing.T) {
 		}
 	}
 }
+
+func TestViewSummaryReportsCorruptedTensor(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "step.cnndbg")
+	if code, _, stderr := runCLI(t, "record", "-o", path); code != 0 {
+		t.Fatalf("record: exit %d, %s", code, stderr)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(data, []byte("relu1.A.npy"))
+	for k := at + 2000; k < at+5000; k++ {
+		data[k] ^= 0xff
+	}
+	os.WriteFile(path, data, 0o644)
+
+	code, stdout, stderr := runCLI(t, "view", path)
+	if code != 2 {
+		t.Errorf("exit status %d, want 2", code)
+	}
+	if !strings.Contains(stdout, "unreadable tensors: 1") {
+		t.Errorf("the summary does not count the unreadable tensor:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "relu1.A.npy is corrupted") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr is not one line naming the corrupted member: %q", stderr)
+	}
+}

@@ -133,7 +133,7 @@ func showWith(stdout io.Writer, tr *trace.Trace, screen screenFlags, opts tui.Op
 	}
 	if !interactive(stdout) {
 		fmt.Fprintf(stdout, "%s (no terminal: printing a summary instead of the debugger)\n", opts.Title)
-		return tui.Summary(stdout, tr)
+		return badInput(tui.Summary(stdout, tr))
 	}
 	return tui.Run(tr, opts)
 }
