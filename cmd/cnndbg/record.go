@@ -38,7 +38,9 @@ func (f *stepFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.set, "set", "", "`test|train`: the MNIST set that --index reads, test (10,000 digits, the default) or train (60,000)")
 	cmd.Flags().StringVar(&f.index, "index", "", "MNIST digits to take: one index N or a range `FROM:TO`, TO excluded, e.g. 7 or 0:64; default 0:64")
 	cmd.Flags().Float64Var(&f.lr, "lr", net.ExampleLR, "learning rate of the SGD update")
-	cmd.Flags().Uint64Var(&f.seed, "seed", net.ExampleSeed, "seed for the weights that --weights does not give; without --seed and --weights the built-in model has trained weights")
+	// The default is 0 only so that --help shows none: an omitted --seed
+	// means trained weights for the built-in model, and seed 1 otherwise.
+	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "draw untrained weights from this seed; without --seed and --weights the built-in model has trained weights, and weights --weights lacks are drawn from seed 1")
 	cmd.Flags().BoolVar(&f.resize, "resize", false, "resize input images to the model's input size instead of rejecting them")
 }
 
@@ -55,7 +57,11 @@ func (f *stepFlags) load() (*step, error) {
 	if err := f.checkSources(); err != nil {
 		return nil, err
 	}
-	n, err := loadNetwork(f.model, f.weights, f.seed, f.seedGiven(), f.warnings())
+	seed := f.seed
+	if !f.seedGiven() {
+		seed = net.ExampleSeed
+	}
+	n, err := loadNetwork(f.model, f.weights, seed, f.seedGiven(), f.warnings())
 	if err != nil {
 		return nil, err
 	}
