@@ -44,6 +44,9 @@ func writeFileAtomic(path string, overwrite bool, write func(io.Writer) error, i
 	if dir == "" {
 		dir = "."
 	}
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("cannot write %s: the folder %s does not exist: create it or choose another path", path, filepath.Clean(dir))
+	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("%s: cannot create a temporary file in %s: %v", path, dir, unwrapPathError(err))

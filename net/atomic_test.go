@@ -127,7 +127,7 @@ func TestWriteFileAtomicBadTarget(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "no", "such", "folder", "out.npy")
 	err := WriteFileAtomic(missing, false, func(w io.Writer) error { return nil })
-	checkUserError(t, err, missing, "cannot create a temporary file")
+	checkUserError(t, err, missing, "does not exist: create it or choose another path")
 
 	err = WriteFileAtomic(dir, true, func(w io.Writer) error { return nil })
 	checkUserError(t, err, dir, "not a regular file")
