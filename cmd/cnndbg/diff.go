@@ -136,12 +136,18 @@ func printDiff(w io.Writer, a, b *trace.Trace, d *net.TraceDiff, nameA, nameB st
 	return true
 }
 
-// pairText writes the term of a pair, from whichever side has it.
+// pairText writes the term of a pair, from whichever side has it. When the
+// sides' coefficients differ (a learning rate of the update) it names both.
 func pairText(p net.TermPair) string {
-	if p.A != nil {
+	switch {
+	case p.A == nil:
+		return termText(*p.B)
+	case p.B == nil || p.A.Coef == p.B.Coef:
 		return termText(*p.A)
 	}
-	return termText(*p.B)
+	operands := *p.A
+	operands.Coef = 1
+	return fmt.Sprintf("%s (coefficient %.6g in A, %.6g in B)", termText(operands), p.A.Coef, p.B.Coef)
 }
 
 func termValue(t *net.Term) string {
