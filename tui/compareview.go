@@ -359,7 +359,26 @@ func (m Model) compareReportLines() []string {
 		lines = append(lines, "")
 		lines = append(lines, wrapText(compareFindings(a.c), width)...)
 	}
-	return lines
+	return fitReport(lines, len(m.tr.Events), m.timeline.height, width)
+}
+
+// fitReport makes the diff mode's report fit a pane of height lines. It
+// first drops the event rows, which the header repeats, and then cuts the
+// findings with a line that says where to read the rest: the report
+// printed when the screen closes has every known mistake and its fix.
+func fitReport(lines []string, events, height, width int) []string {
+	if height <= 0 || len(lines) <= height {
+		return lines
+	}
+	lines = lines[min(events+1, len(lines)):]
+	if len(lines) <= height {
+		return lines
+	}
+	more := wrapText("… more when you quit: every mistake and its fix is printed", width)
+	if height <= len(more) {
+		return lines[:height]
+	}
+	return append(lines[:height-len(more):height-len(more)], more...)
 }
 
 // compareFindings describes in words what is wrong with an array that does

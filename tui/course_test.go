@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"github.com/charmbracelet/x/ansi"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -208,4 +209,18 @@ func TestCourseKeysInHelp(t *testing.T) {
 	d := newDriver(t, example(t), Options{}, 160, 50)
 	d.press("?")
 	d.requireContains("course", "next misclassified sample", "see a real dZ", "next wrong element", "previous wrong element")
+}
+
+func TestCompareReportFitsNarrowPane(t *testing.T) {
+	r := overwriteReport(t)
+	d := newDriver(t, r.Exercise.Trace, Options{Compare: r}, 80, 24)
+	d.press("w", "w")
+	screen := ansi.Strip(d.m.View().Content)
+	if !strings.Contains(screen, "your arrays") {
+		t.Fatalf("the left pane does not show the report:\n%s", screen)
+	}
+	if !strings.Contains(screen, "Fix: use +=") && !strings.Contains(screen, "more when you quit") {
+		t.Errorf("the fix is cut off with no pointer to the rest:\n%s", screen)
+	}
+	requireFrame(t, d.m.View().Content, 80, 24)
 }
