@@ -13,7 +13,8 @@ const CompareTolerance = 1e-8
 
 // ToleranceFor returns the tolerance that fits arrays stored as dtype: a
 // float32 or float16 array carries rounding errors near 1e-7 or 1e-3 of each
-// value, far above CompareTolerance, and a right answer would look wrong.
+// value, far above CompareTolerance, so a correct result would be reported
+// wrong.
 // The looser tolerances still catch every known mistake, whose errors are
 // of the order of the values themselves.
 func ToleranceFor(dtype string) float64 {

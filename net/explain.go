@@ -28,7 +28,7 @@ type Term struct {
 	Coef     float64
 	Operands []Operand
 	Value    float64
-	// Note says what the term is when the formula alone does not, such as
+	// Note describes the term when the formula alone does not, such as
 	// "window (1,2) routes here: first maximum".
 	Note string
 }
@@ -114,8 +114,8 @@ func Explain(tr *trace.Trace, id int, index []int) (*Explanation, error) {
 
 // callExplainer runs fn and turns a panic into an error. The trace reader
 // checks a file's IDs, shapes and links, but not that the tensors of an event
-// have the shapes its layer kind implies; a crafted trace can break that, and
-// the explain code then indexes out of range. A user gets an error, not a crash.
+// have the shapes its layer kind implies. A crafted trace can break that, so
+// the explain code may index out of range: the user gets an error, not a crash.
 func callExplainer(fn explainer, tr *trace.Trace, e *trace.Event, role string, index []int) (x *Explanation, err error) {
 	defer func() {
 		if r := recover(); r != nil {
