@@ -212,21 +212,15 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 		if err != nil {
 			return err
 		}
-		inputs, err := readArrays([][2]string{{"a-prev", aPrev}, {"w", w}, {"b", b}})
+		in, err := readConvInputs(aPrev, w, b, dZ)
 		if err != nil {
 			return err
-		}
-		var dz *net.Tensor
-		if dZ != "" {
-			if dz, err = readArray("dz", dZ); err != nil {
-				return err
-			}
 		}
 		opts, note, err := screen.options(append(givenPaths(given), aPrev, w, b, dZ)...)
 		if err != nil {
 			return err
 		}
-		r, err := net.CompareConv(inputs[0], inputs[1], inputs[2], stride, pad, dz, mine, opts)
+		r, err := net.CompareConv(in.aPrev, in.w, in.b, stride, pad, in.dZ, mine, opts)
 		if err != nil {
 			return badInput(err)
 		}

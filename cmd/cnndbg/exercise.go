@@ -59,7 +59,7 @@ func (o *exerciseOutput) finish(stdout io.Writer, x *net.Exercise, title string)
 		for _, v := range t.Data {
 			sum += v
 		}
-		fmt.Fprintf(stdout, "%-8s shape %-16s mean %.16g → %s\n", name, fmt.Sprint(t.Shape), sum/float64(max(len(t.Data), 1)), filepath.Join(o.out, name+".npy"))
+		fmt.Fprintf(stdout, "%-8s shape %-16s mean %.16g → %s\n", name, pythonShape(t.Shape), sum/float64(max(len(t.Data), 1)), filepath.Join(o.out, name+".npy"))
 	}
 	return nil
 }
@@ -74,6 +74,27 @@ func readArray(flag, path string) (*net.Tensor, error) {
 		return nil, badInput(fmt.Errorf("--%s: %w", flag, err))
 	}
 	return t, nil
+}
+
+// convInputs are the arrays of one conv layer, as the conv and compare conv
+// commands read them. dZ is nil when Z stands in for it (--dz-from-z).
+type convInputs struct {
+	aPrev, w, b, dZ *net.Tensor
+}
+
+// readConvInputs reads the --a-prev, --w, --b and, if given, --dz files.
+func readConvInputs(aPrev, w, b, dZ string) (convInputs, error) {
+	arrays, err := readArrays([][2]string{{"a-prev", aPrev}, {"w", w}, {"b", b}})
+	if err != nil {
+		return convInputs{}, err
+	}
+	in := convInputs{aPrev: arrays[0], w: arrays[1], b: arrays[2]}
+	if dZ != "" {
+		if in.dZ, err = readArray("dz", dZ); err != nil {
+			return convInputs{}, err
+		}
+	}
+	return in, nil
 }
 
 func newConvCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -103,25 +124,11 @@ db.npy; without it, on a terminal, it opens the debugger on that layer.`,
 			if pad < 0 {
 				return badInputf("--pad %d: the padding must be ≥ 0", pad)
 			}
-			a, err := readArray("a-prev", aPrev)
+			in, err := readConvInputs(aPrev, w, b, dZ)
 			if err != nil {
 				return err
 			}
-			wt, err := readArray("w", w)
-			if err != nil {
-				return err
-			}
-			bt, err := readArray("b", b)
-			if err != nil {
-				return err
-			}
-			var dz *net.Tensor
-			if dZ != "" {
-				if dz, err = readArray("dz", dZ); err != nil {
-					return err
-				}
-			}
-			x, err := net.ConvExercise(a, wt, bt, stride, pad, dz)
+			x, err := net.ConvExercise(in.aPrev, in.w, in.b, stride, pad, in.dZ)
 			if err != nil {
 				return badInput(err)
 			}
