@@ -288,7 +288,7 @@ func TestResolve(t *testing.T) {
 
 	bad := []struct{ target, want string }{
 		{"conv1.dw[0,0,0,0]", "close names are conv1.dW"},
-		{"conv1.dW[0,0]", "has 2 indices but conv1.dW has shape [5 5 1 6]: give 4"},
+		{"conv1.dW[0,0]", "has 2 indices but conv1.dW has shape (5, 5, 1, 6): give 4"},
 		{"conv1.dW[5,0,0,0]", "index 5 on axis 0 is out of range"},
 		{"conv1.dW[0,0,0,-7]", "index -7 on axis 3 is out of range"},
 	}

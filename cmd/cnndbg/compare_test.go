@@ -223,7 +223,7 @@ func TestCompareBadInputExitsTwo(t *testing.T) {
 		{"missing given file", f.args("--given-dW", missing), []string{"--given-dW", "missing.npy"}},
 		{"text dtype", f.args("--given-dW", text), []string{"--given-dW", "text.npy", "<U3"}},
 		{"missing input file", append(f.args("--given-dW", mineDW), "--w", missing), []string{"--w", "missing.npy"}},
-		{"dZ does not fit", []string{"compare", "conv", "--a-prev", f.aPrev, "--w", f.w, "--b", f.b, "--pad", "1", "--stride", "2", "--dz", wrongDZ, "--given-dW", mineDW}, []string{"dZ", "[2 3 4 7]", "[2 3 4 8]"}},
+		{"dZ does not fit", []string{"compare", "conv", "--a-prev", f.aPrev, "--w", f.w, "--b", f.b, "--pad", "1", "--stride", "2", "--dz", wrongDZ, "--given-dW", mineDW}, []string{"dZ", "(2, 3, 4, 7)", "(2, 3, 4, 8)"}},
 		{"no gradient", []string{"compare", "conv", "--a-prev", f.aPrev, "--w", f.w, "--b", f.b, "--given-dW", mineDW}, []string{"--dz"}},
 		{"pool flag on conv", f.args("--given-A", mineDW), []string{"--given-A"}},
 		{"pool bad mode", append(poolArgs, "--mode", "median", "--given-dA-prev", mineDW), []string{"median"}},
