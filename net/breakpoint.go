@@ -194,8 +194,9 @@ func (b Breakpoint) Check(tr *trace.Trace) error {
 //
 // Event, layer, non-finite and max-abs conditions read only the events and
 // the recorded Stats. A gradcheck condition reads the step's parameters
-// and batch and runs forward passes, about two per checked element; if it
-// cannot run (a tensor cannot be read), Next stops there and why gives the error.
+// and batch and runs forward passes, about two per checked element. If it
+// cannot run because a tensor cannot be read, Next stops there and why
+// gives the error.
 func Next(tr *trace.Trace, from int, bps []Breakpoint, backward bool) (hit int, why string, ok bool) {
 	step := 1
 	if backward {

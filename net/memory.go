@@ -59,8 +59,8 @@ func physicalMemory() (int64, bool) {
 // array becomes float64, and from then on CNNDBG_MAX_ELEMENTS is ignored.
 //
 // SetMemoryLimit(0) restores the default: CNNDBG_MAX_ELEMENTS·8 where that
-// is set, else DefaultMemoryLimit. It fails only on an invalid
-// CNNDBG_MAX_ELEMENTS. SetMemoryLimit panics if bytes is from 1 to 7.
+// is set, else DefaultMemoryLimit. It returns an error only when
+// CNNDBG_MAX_ELEMENTS is invalid. SetMemoryLimit panics if bytes is from 1 to 7.
 func SetMemoryLimit(bytes int64) error {
 	if bytes == 0 {
 		MaxElements = int(DefaultMemoryLimit() / 8)
@@ -133,7 +133,8 @@ func FormatBytes(n int64) string {
 
 // MemoryLimit returns the limit in force on one array read from a file, in
 // bytes: the one SetMemoryLimit set, else CNNDBG_MAX_ELEMENTS·8 if that is
-// set, else MaxElements·8. It fails only on an invalid CNNDBG_MAX_ELEMENTS.
+// set, else MaxElements·8. It returns an error only when CNNDBG_MAX_ELEMENTS
+// is invalid.
 func MemoryLimit() (int64, error) {
 	limit, err := elementLimit()
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/cnndbg/cnndbg/trace"
 )
 
-// Ties says where max pool sends a window's gradient when several elements
+// Ties is the rule for where max pool sends a window's gradient when several elements
 // of the window share the maximum.
 type Ties string
 

@@ -6,7 +6,7 @@ import (
 	"github.com/cnndbg/cnndbg/trace"
 )
 
-// Prediction is the network's answer for one sample of a recorded batch,
+// Prediction is the network's output class for one sample of a recorded batch,
 // before the step's update.
 type Prediction struct {
 	// Sample is the row of the batch, from 0.

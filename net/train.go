@@ -48,7 +48,7 @@ func (p TrainProgress) ImagesPerSecond() float64 {
 	return float64(p.Images) / p.Elapsed.Seconds()
 }
 
-// TrainResult is what Train measured, one entry per epoch.
+// TrainResult is the record of a Train run, one entry per epoch.
 type TrainResult struct {
 	// EpochLoss is the mean training loss per image of each epoch.
 	EpochLoss []float64

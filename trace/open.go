@@ -40,7 +40,7 @@ func Open(path string) (*Trace, error) {
 // tensor larger than the cache is read from the file on every request.
 //
 // The trace keeps the file open until Trace.Close. Every error is one line
-// that names path and says what to do.
+// that names path and the next step to take.
 func OpenWithCache(path string, cacheBytes int64) (*Trace, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

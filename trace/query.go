@@ -113,7 +113,7 @@ type Difference struct {
 	A, B   float64
 }
 
-// StructureError says where two traces stop describing the same
+// StructureError reports where two traces stop describing the same
 // computation: their models, their event lists or their tensors differ, so
 // comparing their values means nothing.
 type StructureError struct{ msg string }

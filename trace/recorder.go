@@ -83,9 +83,9 @@ func (r *Recorder) SetStep(step int) {
 // The name gets the step prefix of StepName.
 //
 // If data is the very slice of a tensor recorded before (the same first
-// element and length), as when step k+1 reads the W_new that step k's
-// update wrote or reuses step k's batch, Input adds the name as an alias
-// of that tensor and returns its ID instead of storing the values twice.
+// element and length), Input adds the name as an alias of that tensor and
+// returns its ID instead of storing the values twice. That happens when
+// step k+1 reads the W_new that step k's update wrote, or reuses its batch.
 func (r *Recorder) Input(name string, shape []int, data []float64) int {
 	if r == nil {
 		return -1

@@ -192,7 +192,7 @@ func (t *Tensor) InRange(index []int) bool {
 	return true
 }
 
-// Ref names a tensor as one event sees it.
+// Ref names a tensor as one event uses it.
 type Ref struct {
 	// Role is the name the event's layer uses: A_prev, W, b, Z, dZ, dW.
 	Role   string

@@ -364,7 +364,7 @@ func (m Model) compareReportLines() []string {
 
 // fitReport makes the diff mode's report fit a pane of height lines. It
 // first drops the event rows, which the header repeats, and then cuts the
-// findings with a line that says where to read the rest: the report
+// findings with a line that points to the rest: the report
 // printed when the screen closes has every known mistake and its fix.
 func fitReport(lines []string, events, height, width int) []string {
 	if height <= 0 || len(lines) <= height {

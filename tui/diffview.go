@@ -47,7 +47,7 @@ func newDiffState(opts *DiffOptions) *diffState {
 
 func (d *diffState) running() bool { return len(d.pending) > 0 }
 
-// openDiff selects the first difference, or says that there is none.
+// openDiff selects the first difference, or reports that there is none.
 func (m Model) openDiff() Model {
 	d := m.hunt.diff.opts
 	if d.Result == nil || d.Result.First == nil {

@@ -221,7 +221,7 @@ type replayer struct {
 	idleFrame *tea.View
 }
 
-// replayTickMsg says that step of the script is due.
+// replayTickMsg reports that step of the script is due.
 type replayTickMsg struct{ step int }
 
 func newReplayer(inner tea.Model, script KeyScript, delay time.Duration, exitAfter bool) replayer {

@@ -36,7 +36,7 @@ type Options struct {
 	ExitAfterKeys bool
 
 	// Banner, when set, is a line under the header that stays on screen,
-	// such as the note that Z stands in for dZ in an exercise.
+	// such as the note that Z replaces dZ in an exercise.
 	Banner string
 	// RealDZ, when set, records a training step whose first conv layer
 	// receives a real dZ, and returns its trace and title. The r key
@@ -80,7 +80,7 @@ type Model struct {
 	lastSearch string
 	status     string
 	// narration, when set, takes the footer's place: the tour's line that
-	// says what the current step shows. Its first stageLabelEnd bytes are
+	// describes the current step. Its first stageLabelEnd bytes are
 	// drawn bold.
 	narration     string
 	stageLabelEnd int

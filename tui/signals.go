@@ -12,9 +12,9 @@ import (
 
 // This file keeps the terminal usable whatever ends the screen. bubbletea
 // v2.1.1 restores the terminal when Update returns tea.Quit and when it
-// catches a panic, but it prints the panic's stack trace on the screen,
-// turns SIGTERM into a normal quit (so the exit status reports success), and
-// leaves SIGHUP to Go's default, which exits without restoring the
+// catches a panic. But it prints the panic's stack trace on the screen, and
+// it turns SIGTERM into a normal quit, so the exit status reports success.
+// SIGHUP is left to Go's default, which exits without restoring the
 // terminal. guard and watchSignals fill those gaps.
 
 // InterruptedError reports that a signal (SIGINT, SIGTERM or SIGHUP) ended
@@ -135,8 +135,8 @@ func (g guard) View() (view tea.View) {
 // guardCmd wraps cmd so that a panic in it becomes a panicMsg, and wraps the
 // commands of a tea.Batch it returns the same way.
 // NOTE: the commands of a tea.Sequence run unwrapped, because its message
-// type is unexported; bubbletea's own recovery still restores the terminal
-// for them, but prints the stack.
+// type is unexported. bubbletea's own recovery still restores the terminal
+// for them, but it prints the stack.
 func guardCmd(cmd tea.Cmd) tea.Cmd {
 	if cmd == nil {
 		return nil

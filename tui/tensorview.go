@@ -170,8 +170,8 @@ func (v *tensorView) cursor() *cursorState {
 	plan := planSlice(v.refs[v.selected].Role, t.Shape)
 	cur := &cursorState{selectors: make([]int, len(plan.selectorAxes))}
 	if !v.tr.Ready(id) {
-		// The values are still loading: a cursor at the origin stands in,
-		// and the real one starts on the largest element once they arrive.
+		// The values are still loading, so a cursor at the origin is used
+		// for now. The stored one starts on the largest element later.
 		return cur
 	}
 	v.cursors[id] = cur

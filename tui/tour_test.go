@@ -12,7 +12,7 @@ import (
 
 // heldDriver drives any root model like driver does, but holds the timer
 // messages of the tour and the key replayer until the test releases them
-// with tick, so a test sees every step without waiting.
+// with tick, so a test reads every step without waiting.
 type heldDriver struct {
 	t     testing.TB
 	m     tea.Model

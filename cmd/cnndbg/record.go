@@ -23,7 +23,8 @@ type stepFlags struct {
 	// seedGiven is set when --seed is on the command line, which makes the
 	// built-in model start from seeded weights instead of its trained ones.
 	seedGiven func() bool
-	// warnings is where notes about the inputs go: the command's stderr.
+	// warnings returns the writer for notes about the inputs: the
+	// command's stderr.
 	warnings func() io.Writer
 }
 
