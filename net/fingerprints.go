@@ -134,68 +134,106 @@ func (c *convCase) dZSliceLengths(h, wo int) (rows, cols int) {
 	return sliceLength(h*g.stride, g.f, g.nH), sliceLength(wo*g.stride, g.f, g.nW)
 }
 
+// convTerm names one product of the course's conv backward loops: sample i,
+// output position (h, w), output channel ch and filter offset (p, q, cp).
+type convTerm struct{ i, h, w, ch, p, q, cp int }
+
+// eachTerm calls fn for every term of samples from through to−1, in the
+// course's loop order: i, h, w, c, then the filter's p, q, c'.
+func (c *convCase) eachTerm(from, to int, fn func(t convTerm)) {
+	g := c.g
+	for i := from; i < to; i++ {
+		for h := 0; h < g.nH; h++ {
+			for wo := 0; wo < g.nW; wo++ {
+				for ch := 0; ch < g.nC; ch++ {
+					for p := 0; p < g.f; p++ {
+						for q := 0; q < g.f; q++ {
+							for cp := 0; cp < g.nCPrev; cp++ {
+								fn(convTerm{i, h, wo, ch, p, q, cp})
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// dZOf returns the term's dZ[i, h, w, c].
+func (c *convCase) dZOf(t convTerm) float64 { return c.dZAt(t.i, t.h, t.w, t.ch) }
+
+// slicedDZ returns the element of dZ[i, vs:vs+f, hs:hs+f, c] that numpy
+// broadcasts onto the term's (q, c') position; see slicedDZFits.
+func (c *convCase) slicedDZ(t convTerm) float64 {
+	g := c.g
+	rows, cols := c.dZSliceLengths(t.h, t.w)
+	return c.dZAt(t.i, t.h*g.stride+broadcastIndex(rows, t.q), t.w*g.stride+broadcastIndex(cols, t.cp), t.ch)
+}
+
+// slicedDZFits reports whether numpy broadcasts the (rows, columns) slice
+// dZ[i, vs:vs+f, hs:hs+f, c] against the last two axes (f, n_C_prev) of a
+// window for every output position, which needs each to be 1 or equal.
+// When it does not, numpy raises and the learner has no array.
+func (c *convCase) slicedDZFits() bool {
+	g := c.g
+	for h := 0; h < g.nH; h++ {
+		for wo := 0; wo < g.nW; wo++ {
+			rows, cols := c.dZSliceLengths(h, wo)
+			if !broadcasts(rows, g.f) || !broadcasts(cols, g.nCPrev) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// aPrevPadIndex returns the offset in A_prev_pad of the term's input
+// element A_prev_pad[i, h·s+p, w·s+q, c'].
+func (c *convCase) aPrevPadIndex(t convTerm) int {
+	g := c.g
+	return nhwcOffset(c.aPrevPad.Shape, t.i, t.h*g.stride+t.p, t.w*g.stride+t.q, t.cp)
+}
+
+// wIndex returns the offset in W of the term's weight W[p, q, c', c].
+func (c *convCase) wIndex(t convTerm) int {
+	return nhwcOffset(c.w.Shape, t.p, t.q, t.cp, t.ch)
+}
+
+// store adds v to out.Data[k], or sets it when assign is set, as a
+// learner's = in place of += does.
+func store(out *Tensor, k int, v float64, assign bool) {
+	if assign {
+		out.Data[k] = v
+	} else {
+		out.Data[k] += v
+	}
+}
+
 // dAPrevPad runs the course's loop
 //
 //	da_prev_pad[vs:vs+f, hs:hs+f, :] += W[:, :, :, c] · dZ[i, h, w, c]
 //
 // over i, h, w, c in that order, with = in place of += when assign is set.
 func (c *convCase) dAPrevPad(assign bool) *Tensor {
-	g := c.g
 	out := NewTensor(c.aPrevPad.Shape...)
-	for i := 0; i < g.m; i++ {
-		for h := 0; h < g.nH; h++ {
-			for wo := 0; wo < g.nW; wo++ {
-				for ch := 0; ch < g.nC; ch++ {
-					dz := c.dZAt(i, h, wo, ch)
-					for p := 0; p < g.f; p++ {
-						for q := 0; q < g.f; q++ {
-							for cp := 0; cp < g.nCPrev; cp++ {
-								k := nhwcOffset(out.Shape, i, h*g.stride+p, wo*g.stride+q, cp)
-								v := c.w.Data[nhwcOffset(c.w.Shape, p, q, cp, ch)] * dz
-								if assign {
-									out.Data[k] = v
-								} else {
-									out.Data[k] += v
-								}
-							}
-						}
-					}
-				}
-			}
-		}
-	}
+	c.eachTerm(0, c.g.m, func(t convTerm) {
+		store(out, c.aPrevPadIndex(t), c.w.Data[c.wIndex(t)]*c.dZOf(t), assign)
+	})
 	return out
 }
 
 // dAPrevPadSlicedDZ runs the dA_prev loop with the slice
-// dZ[i, vs:vs+f, hs:hs+f, c] in place of dZ[i, h, w, c]. numpy broadcasts
-// the (rows, columns) slice against the last two axes (f, n_C_prev) of
-// W[:, :, :, c] and raises unless each is 1 or equal. It returns false when
-// numpy would raise on some window, because the learner then has no array.
+// dZ[i, vs:vs+f, hs:hs+f, c] in place of dZ[i, h, w, c], broadcast against
+// the last two axes (f, n_C_prev) of W[:, :, :, c]. It returns false when
+// numpy would raise on some window.
 func (c *convCase) dAPrevPadSlicedDZ() (*Tensor, bool) {
-	g := c.g
-	out := NewTensor(c.aPrevPad.Shape...)
-	for i := 0; i < g.m; i++ {
-		for h := 0; h < g.nH; h++ {
-			for wo := 0; wo < g.nW; wo++ {
-				rows, cols := c.dZSliceLengths(h, wo)
-				if !broadcasts(rows, g.f) || !broadcasts(cols, g.nCPrev) {
-					return nil, false
-				}
-				for ch := 0; ch < g.nC; ch++ {
-					for p := 0; p < g.f; p++ {
-						for q := 0; q < g.f; q++ {
-							for cp := 0; cp < g.nCPrev; cp++ {
-								dz := c.dZAt(i, h*g.stride+broadcastIndex(rows, q), wo*g.stride+broadcastIndex(cols, cp), ch)
-								k := nhwcOffset(out.Shape, i, h*g.stride+p, wo*g.stride+q, cp)
-								out.Data[k] += c.w.Data[nhwcOffset(c.w.Shape, p, q, cp, ch)] * dz
-							}
-						}
-					}
-				}
-			}
-		}
+	if !c.slicedDZFits() {
+		return nil, false
 	}
+	out := NewTensor(c.aPrevPad.Shape...)
+	c.eachTerm(0, c.g.m, func(t convTerm) {
+		out.Data[c.aPrevPadIndex(t)] += c.w.Data[c.wIndex(t)] * c.slicedDZ(t)
+	})
 	return out, true
 }
 
@@ -288,30 +326,10 @@ func (c *convCase) dAPrevMistakes() []Fingerprint {
 // dW runs the course's loop dW[:, :, :, c] += a_slice · dZ[i, h, w, c] over
 // the samples from and to−1, with = in place of += when assign is set.
 func (c *convCase) dW(from, to int, assign bool) *Tensor {
-	g := c.g
 	out := NewTensor(c.w.Shape...)
-	for i := from; i < to; i++ {
-		for h := 0; h < g.nH; h++ {
-			for wo := 0; wo < g.nW; wo++ {
-				for ch := 0; ch < g.nC; ch++ {
-					dz := c.dZAt(i, h, wo, ch)
-					for p := 0; p < g.f; p++ {
-						for q := 0; q < g.f; q++ {
-							for cp := 0; cp < g.nCPrev; cp++ {
-								v := c.aPrevPad.Data[nhwcOffset(c.aPrevPad.Shape, i, h*g.stride+p, wo*g.stride+q, cp)] * dz
-								k := nhwcOffset(out.Shape, p, q, cp, ch)
-								if assign {
-									out.Data[k] = v
-								} else {
-									out.Data[k] += v
-								}
-							}
-						}
-					}
-				}
-			}
-		}
-	}
+	c.eachTerm(from, to, func(t convTerm) {
+		store(out, c.wIndex(t), c.aPrevPad.Data[c.aPrevPadIndex(t)]*c.dZOf(t), assign)
+	})
 	return out
 }
 
@@ -319,29 +337,13 @@ func (c *convCase) dW(from, to int, assign bool) *Tensor {
 // dZ[i, h, w, c], broadcast against the (f, n_C_prev) trailing axes of
 // a_slice as numpy does. It returns false where numpy would raise.
 func (c *convCase) dWSlicedDZ() (*Tensor, bool) {
-	g := c.g
-	out := NewTensor(c.w.Shape...)
-	for i := 0; i < g.m; i++ {
-		for h := 0; h < g.nH; h++ {
-			for wo := 0; wo < g.nW; wo++ {
-				rows, cols := c.dZSliceLengths(h, wo)
-				if !broadcasts(rows, g.f) || !broadcasts(cols, g.nCPrev) {
-					return nil, false
-				}
-				for ch := 0; ch < g.nC; ch++ {
-					for p := 0; p < g.f; p++ {
-						for q := 0; q < g.f; q++ {
-							for cp := 0; cp < g.nCPrev; cp++ {
-								dz := c.dZAt(i, h*g.stride+broadcastIndex(rows, q), wo*g.stride+broadcastIndex(cols, cp), ch)
-								a := c.aPrevPad.Data[nhwcOffset(c.aPrevPad.Shape, i, h*g.stride+p, wo*g.stride+q, cp)]
-								out.Data[nhwcOffset(out.Shape, p, q, cp, ch)] += a * dz
-							}
-						}
-					}
-				}
-			}
-		}
+	if !c.slicedDZFits() {
+		return nil, false
 	}
+	out := NewTensor(c.w.Shape...)
+	c.eachTerm(0, c.g.m, func(t convTerm) {
+		out.Data[c.wIndex(t)] += c.aPrevPad.Data[c.aPrevPadIndex(t)] * c.slicedDZ(t)
+	})
 	return out, true
 }
 
@@ -387,11 +389,7 @@ func (c *convCase) db(from, to int, assign bool) *Tensor {
 		for h := 0; h < g.nH; h++ {
 			for wo := 0; wo < g.nW; wo++ {
 				for ch := 0; ch < g.nC; ch++ {
-					if assign {
-						out.Data[ch] = c.dZAt(i, h, wo, ch)
-					} else {
-						out.Data[ch] += c.dZAt(i, h, wo, ch)
-					}
+					store(out, ch, c.dZAt(i, h, wo, ch), assign)
 				}
 			}
 		}
