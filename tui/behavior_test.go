@@ -94,7 +94,7 @@ func TestUpWaitsForExplanation(t *testing.T) {
 		t.Fatal("no explanation was started")
 	}
 
-	d := &driver{t: t, m: m}
+	d := driverFor(t, m)
 	for _, cmd := range cmds {
 		d.run(cmd)
 	}

@@ -34,19 +34,65 @@ func example(t testing.TB) *trace.Trace {
 	return exampleTrace
 }
 
+// cmdLoop runs commands synchronously, in place of the goroutines of a
+// tea.Program: it delivers each command's message back to the model, takes
+// a tea.BatchMsg apart and notes a tea.QuitMsg. A message that hold
+// reports true for is kept in held for the test to release.
+type cmdLoop struct {
+	t       testing.TB
+	deliver func(tea.Msg)
+	hold    func(tea.Msg) bool
+	held    []tea.Msg
+	quit    bool
+	steps   int
+}
+
+func (l *cmdLoop) run(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	l.steps++
+	if l.steps > 100000 {
+		l.t.Fatal("commands keep producing messages")
+	}
+	msg := cmd()
+	switch batch := msg.(type) {
+	case nil:
+		return
+	case tea.QuitMsg:
+		l.quit = true
+		return
+	case tea.BatchMsg:
+		for _, c := range batch {
+			l.run(c)
+		}
+		return
+	}
+	if l.hold != nil && l.hold(msg) {
+		l.held = append(l.held, msg)
+		return
+	}
+	l.deliver(msg)
+}
+
 // driver feeds messages to a Model the way a tea.Program does, but runs
 // every returned command synchronously and feeds its message back. A test
 // therefore reads the screen after all background work has finished.
 type driver struct {
-	t     testing.TB
-	m     Model
-	quit  bool
-	steps int
+	cmdLoop
+	m Model
+}
+
+// driverFor returns a driver of m that has not run m's Init or sized it.
+func driverFor(t testing.TB, m Model) *driver {
+	d := &driver{m: m}
+	d.cmdLoop = cmdLoop{t: t, deliver: d.send}
+	return d
 }
 
 func newDriver(t testing.TB, tr *trace.Trace, opts Options, width, height int) *driver {
 	t.Helper()
-	d := &driver{t: t, m: New(tr, opts)}
+	d := driverFor(t, New(tr, opts))
 	d.run(d.m.Init())
 	d.send(tea.WindowSizeMsg{Width: width, Height: height})
 	return d
@@ -57,27 +103,6 @@ func (d *driver) send(msg tea.Msg) {
 	model, cmd := d.m.Update(msg)
 	d.m = model.(Model)
 	d.run(cmd)
-}
-
-func (d *driver) run(cmd tea.Cmd) {
-	if cmd == nil {
-		return
-	}
-	d.steps++
-	if d.steps > 10000 {
-		d.t.Fatal("commands keep producing messages")
-	}
-	switch msg := cmd().(type) {
-	case nil:
-	case tea.QuitMsg:
-		d.quit = true
-	case tea.BatchMsg:
-		for _, c := range msg {
-			d.run(c)
-		}
-	default:
-		d.send(msg)
-	}
 }
 
 // press sends keys: names such as "enter", "esc", "tab", "shift+tab",

@@ -39,7 +39,7 @@ func TestFileTraceLoadsInBackground(t *testing.T) {
 		t.Fatal("drawing the screen read conv1.Z instead of leaving it to the background command")
 	}
 
-	d := &driver{t: t, m: m}
+	d := driverFor(t, m)
 	d.run(load)
 	if !tr.Ready(first) {
 		t.Fatal("the background command did not load conv1.Z")

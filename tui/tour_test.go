@@ -14,11 +14,8 @@ import (
 // messages of the tour and the key replayer until the test releases them
 // with tick, so a test reads every step without waiting.
 type heldDriver struct {
-	t     testing.TB
-	m     tea.Model
-	held  []tea.Msg
-	quit  bool
-	steps int
+	cmdLoop
+	m tea.Model
 }
 
 // heldTimer is the wait function of models under a heldDriver: its
@@ -29,10 +26,20 @@ func heldTimer(_ time.Duration, msg tea.Msg) tea.Cmd {
 
 func newHeldDriver(t testing.TB, m tea.Model, width, height int) *heldDriver {
 	t.Helper()
-	d := &heldDriver{t: t, m: m}
+	d := &heldDriver{m: m}
+	d.cmdLoop = cmdLoop{t: t, deliver: d.send, hold: isTimerMsg}
 	d.run(m.Init())
 	d.send(tea.WindowSizeMsg{Width: width, Height: height})
 	return d
+}
+
+// isTimerMsg reports whether msg is a tick of the tour or the key replayer.
+func isTimerMsg(msg tea.Msg) bool {
+	switch msg.(type) {
+	case tourTickMsg, replayTickMsg:
+		return true
+	}
+	return false
 }
 
 func (d *heldDriver) send(msg tea.Msg) {
@@ -40,29 +47,6 @@ func (d *heldDriver) send(msg tea.Msg) {
 	model, cmd := d.m.Update(msg)
 	d.m = model
 	d.run(cmd)
-}
-
-func (d *heldDriver) run(cmd tea.Cmd) {
-	if cmd == nil {
-		return
-	}
-	d.steps++
-	if d.steps > 100000 {
-		d.t.Fatal("commands keep producing messages")
-	}
-	switch msg := cmd().(type) {
-	case nil:
-	case tea.QuitMsg:
-		d.quit = true
-	case tea.BatchMsg:
-		for _, c := range msg {
-			d.run(c)
-		}
-	case tourTickMsg, replayTickMsg:
-		d.held = append(d.held, msg)
-	default:
-		d.send(msg)
-	}
 }
 
 // tick delivers the timer messages held so far and reports whether there
