@@ -21,14 +21,14 @@ type Exercise struct {
 // lack of a layer above.
 func ConvExercise(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor) (*Exercise, error) {
 	if len(aPrev.Shape) != 4 {
-		return nil, fmt.Errorf("A_prev has shape %s: it must be 4-D (m, n_H_prev, n_W_prev, n_C_prev)", pyShape(aPrev.Shape))
+		return nil, fmt.Errorf("A_prev has shape %s: it must be 4-D (m, n_H_prev, n_W_prev, n_C_prev)", trace.FormatShape(aPrev.Shape))
 	}
 	if len(w.Shape) != 4 || w.Shape[0] != w.Shape[1] {
-		return nil, fmt.Errorf("W has shape %s: it must be (f, f, n_C_prev, n_C)", pyShape(w.Shape))
+		return nil, fmt.Errorf("W has shape %s: it must be (f, f, n_C_prev, n_C)", trace.FormatShape(w.Shape))
 	}
 	if w.Shape[2] != aPrev.Shape[3] {
 		return nil, fmt.Errorf("W has shape %s with %d input channels but A_prev %s has %d channels: W must be (f, f, %d, n_C)",
-			pyShape(w.Shape), w.Shape[2], pyShape(aPrev.Shape), aPrev.Shape[3], aPrev.Shape[3])
+			trace.FormatShape(w.Shape), w.Shape[2], trace.FormatShape(aPrev.Shape), aPrev.Shape[3], aPrev.Shape[3])
 	}
 	nC := w.Shape[3]
 	switch {
@@ -36,7 +36,7 @@ func ConvExercise(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor) (*Exercise, 
 	case sameShape(b.Shape, []int{nC}):
 		b = FromData(b.Data, 1, 1, 1, nC)
 	default:
-		return nil, fmt.Errorf("b has shape %s: it must be (1, 1, 1, %d) to match W %s", pyShape(b.Shape), nC, pyShape(w.Shape))
+		return nil, fmt.Errorf("b has shape %s: it must be (1, 1, 1, %d) to match W %s", trace.FormatShape(b.Shape), nC, trace.FormatShape(w.Shape))
 	}
 	if stride < 1 || pad < 0 {
 		return nil, fmt.Errorf("stride %d, pad %d: stride must be ≥ 1 and pad ≥ 0", stride, pad)
@@ -61,7 +61,7 @@ func ConvExercise(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor) (*Exercise, 
 		dZ = z
 	} else {
 		if !sameShape(dZ.Shape, z.Shape) {
-			return nil, fmt.Errorf("dZ has shape %s but Z has shape %s: they must match", pyShape(dZ.Shape), pyShape(z.Shape))
+			return nil, fmt.Errorf("dZ has shape %s but Z has shape %s: they must match", trace.FormatShape(dZ.Shape), trace.FormatShape(z.Shape))
 		}
 		dZID = rec.Input("conv.dZ", dZ.Shape, dZ.Data)
 	}
@@ -84,7 +84,7 @@ func ConvExercise(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor) (*Exercise, 
 // f, the stride, mode max or average, and the incoming gradient dA.
 func PoolExercise(aPrev *Tensor, f, stride int, mode string, ties Ties, dA *Tensor) (*Exercise, error) {
 	if len(aPrev.Shape) != 4 {
-		return nil, fmt.Errorf("A_prev has shape %s: it must be 4-D (m, n_H_prev, n_W_prev, n_C)", pyShape(aPrev.Shape))
+		return nil, fmt.Errorf("A_prev has shape %s: it must be 4-D (m, n_H_prev, n_W_prev, n_C)", trace.FormatShape(aPrev.Shape))
 	}
 	if f < 1 || stride < 1 {
 		return nil, fmt.Errorf("size %d, stride %d: both must be ≥ 1", f, stride)
@@ -111,7 +111,7 @@ func PoolExercise(aPrev *Tensor, f, stride int, mode string, ties Ties, dA *Tens
 	ev.Done()
 
 	if !sameShape(dA.Shape, a.Shape) {
-		return nil, fmt.Errorf("dA has shape %s but the pool output A has shape %s: they must match", pyShape(dA.Shape), pyShape(a.Shape))
+		return nil, fmt.Errorf("dA has shape %s but the pool output A has shape %s: they must match", trace.FormatShape(dA.Shape), trace.FormatShape(a.Shape))
 	}
 	dAID := rec.Input("pool.dA", dA.Shape, dA.Data)
 	dAPrev, _ := layer.Backward(aPrev, a, dA)

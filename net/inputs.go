@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/cnndbg/cnndbg/trace"
 )
 
 // LoadSpec reads a JSON model spec file and checks it as ParseSpec does.
@@ -90,7 +92,7 @@ func readHead(path string, n int) ([]byte, error) {
 // fitBatch checks a batch read from a .npy file against want, adding the
 // channel axis to (m, n_H, n_W) and resampling if resize is set.
 func fitBatch(path string, x *Tensor, want []int, resize bool) (*Tensor, error) {
-	givenShape := pyShape(x.Shape)
+	givenShape := trace.FormatShape(x.Shape)
 	expected := "(m, n_H, n_W, n_C) or (m, n_H, n_W)"
 	if want != nil {
 		expected = fmt.Sprintf("(m, %d, %d, %d)", want[0], want[1], want[2])
@@ -184,10 +186,10 @@ func parseLabelList(arg string) ([]int, error) {
 func labelsFromTensor(path string, y *Tensor) ([]int, error) {
 	vector := len(y.Shape) <= 1 || len(y.Shape) == 2 && (y.Shape[0] == 1 || y.Shape[1] == 1)
 	if !vector {
-		return nil, fmt.Errorf("%s: shape %s is not a vector of class indices (m,): for one-hot rows pass numpy.argmax(Y, axis=1)", path, pyShape(y.Shape))
+		return nil, fmt.Errorf("%s: shape %s is not a vector of class indices (m,): for one-hot rows pass numpy.argmax(Y, axis=1)", path, trace.FormatShape(y.Shape))
 	}
 	if len(y.Data) == 0 {
-		return nil, fmt.Errorf("%s: shape %s contains no labels: give at least one", path, pyShape(y.Shape))
+		return nil, fmt.Errorf("%s: shape %s contains no labels: give at least one", path, trace.FormatShape(y.Shape))
 	}
 	labels := make([]int, len(y.Data))
 	for k, v := range y.Data {

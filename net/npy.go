@@ -12,6 +12,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/cnndbg/cnndbg/trace"
 )
 
 // This file reads and writes NumPy .npy files (format versions 1.0, 2.0 and
@@ -61,7 +63,7 @@ func elementLimit() (int, error) {
 func checkElements(name string, shape []int, limit int) (int, error) {
 	for _, d := range shape {
 		if d < 0 {
-			return 0, fmt.Errorf("%s: invalid shape %s: dimensions must be ≥ 0", name, pyShape(shape))
+			return 0, fmt.Errorf("%s: invalid shape %s: dimensions must be ≥ 0", name, trace.FormatShape(shape))
 		}
 	}
 	for _, d := range shape {
@@ -83,7 +85,7 @@ func checkElements(name string, shape []int, limit int) (int, error) {
 			elements *= float64(d)
 		}
 		return 0, fmt.Errorf("%s: shape %s has %.4g elements (%s as float64), more than the limit of %d (%s): %s",
-			name, pyShape(shape), elements, formatBytes(elements*8), limit, FormatBytes(int64(limit)*8), raiseLimitHint())
+			name, trace.FormatShape(shape), elements, formatBytes(elements*8), limit, FormatBytes(int64(limit)*8), raiseLimitHint())
 	}
 	return count, nil
 }
@@ -100,19 +102,6 @@ func formatBytes(n float64) string {
 		return fmt.Sprintf("%.0f bytes", n)
 	}
 	return fmt.Sprintf("%.1f %s", n, units[k])
-}
-
-// pyShape formats a shape as a Python tuple, the way numpy prints it:
-// (2, 3), (5,) or ().
-func pyShape(shape []int) string {
-	parts := make([]string, len(shape))
-	for k, d := range shape {
-		parts[k] = strconv.Itoa(d)
-	}
-	if len(shape) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // npyDtype is a numeric dtype as a .npy header's 'descr' gives it, e.g. '<f4'.
@@ -279,7 +268,7 @@ func notNPYError(name string, head []byte) error {
 
 func truncatedDataError(name string, h *npyHeader, held, promised int64) error {
 	return fmt.Errorf("%s: truncated data: contains %d bytes of data, the header promises %d (shape %s of %s): the file is incomplete, save the array again",
-		name, held, promised, pyShape(h.shape), h.dtype.descr)
+		name, held, promised, trace.FormatShape(h.shape), h.dtype.descr)
 }
 
 // parseNPYHeader checks the header dictionary, e.g.
@@ -555,7 +544,7 @@ func WriteNPY(path string, t *Tensor, overwrite bool) error {
 // needs more than 65,535 bytes), dtype '<f8', C order. The header is padded
 // so that the data starts at a multiple of 64 bytes, as numpy writes it.
 func EncodeNPY(w io.Writer, t *Tensor) error {
-	dict := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': %s, }", pyShape(t.Shape))
+	dict := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': %s, }", trace.FormatShape(t.Shape))
 	prefixLen := 10
 	if len(dict)+1+prefixLen > math.MaxUint16 {
 		prefixLen = 12

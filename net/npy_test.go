@@ -428,15 +428,3 @@ func TestFloat16Conversion(t *testing.T) {
 		t.Errorf("0x7e00: got %v, want NaN", got)
 	}
 }
-
-func TestPyShape(t *testing.T) {
-	if got := pyShape(nil); got != "()" {
-		t.Errorf("pyShape(nil) = %q", got)
-	}
-	if got := pyShape([]int{5}); got != "(5,)" {
-		t.Errorf("pyShape([5]) = %q", got)
-	}
-	if got := pyShape([]int{2, 3}); got != "(2, 3)" {
-		t.Errorf("pyShape([2 3]) = %q", got)
-	}
-}

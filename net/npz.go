@@ -10,6 +10,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/cnndbg/cnndbg/trace"
 )
 
 // ReadNPZ reads every .npy member of an .npz archive (numpy.savez or
@@ -77,7 +79,7 @@ func readNPZMember(path string, member *zip.File, key string, limit, remaining i
 	}
 	if h.count > remaining {
 		return nil, fmt.Errorf("%s: shape %s brings the archive to more than the limit of %d elements in total (%s): %s",
-			name, pyShape(h.shape), limit, FormatBytes(int64(limit)*8), raiseLimitHint())
+			name, trace.FormatShape(h.shape), limit, FormatBytes(int64(limit)*8), raiseLimitHint())
 	}
 	t, err := decodeNPYData(r, name, h)
 	if err != nil {
@@ -236,12 +238,12 @@ func fitWeight(path, key string, slot weightSlot, t *Tensor) (*Tensor, error) {
 	if slot.role == "b" && sameShape(t.Shape, []int{size}) {
 		return FromData(t.Data, slot.shape...), nil
 	}
-	expected := pyShape(slot.shape)
+	expected := trace.FormatShape(slot.shape)
 	if slot.role == "b" {
-		expected += " or " + pyShape([]int{size})
+		expected += " or " + trace.FormatShape([]int{size})
 	}
 	return nil, fmt.Errorf("%s: %s has shape %s, layer %s (%s) expects %s: save it in the model's shape or fix the model spec",
-		path, key, pyShape(t.Shape), slot.layer.Name(), slot.layer.Kind(), expected)
+		path, key, trace.FormatShape(t.Shape), slot.layer.Name(), slot.layer.Kind(), expected)
 }
 
 // SaveWeights writes every parameter of n to path as an .npz archive keyed

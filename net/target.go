@@ -69,7 +69,7 @@ func Resolve(tr *trace.Trace, target string) (id int, index []int, err error) {
 		index = make([]int, len(t.Shape))
 	}
 	if len(index) != len(t.Shape) {
-		return -1, nil, fmt.Errorf("target %q has %d indices but %s has shape %s: give %d", target, len(index), name, pyShape(t.Shape), len(t.Shape))
+		return -1, nil, fmt.Errorf("target %q has %d indices but %s has shape %s: give %d", target, len(index), name, trace.FormatShape(t.Shape), len(t.Shape))
 	}
 	resolved := make([]int, len(index))
 	for axis, k := range index {
@@ -78,7 +78,7 @@ func Resolve(tr *trace.Trace, target string) (id int, index []int, err error) {
 			k += n
 		}
 		if k < 0 || k >= n {
-			return -1, nil, fmt.Errorf("target %q: index %d on axis %d is out of range for %s of shape %s (0..%d)", target, index[axis], axis, name, pyShape(t.Shape), n-1)
+			return -1, nil, fmt.Errorf("target %q: index %d on axis %d is out of range for %s of shape %s (0..%d)", target, index[axis], axis, name, trace.FormatShape(t.Shape), n-1)
 		}
 		resolved[axis] = k
 	}

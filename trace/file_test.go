@@ -138,7 +138,7 @@ func TestNpyMembersFollowNumpyFormat(t *testing.T) {
 		if !strings.HasSuffix(header, "\n") {
 			t.Errorf("%s: header does not end in a newline: %q", zf.Name, header)
 		}
-		dict := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': %s, }", shapeRepr(tensor.Shape))
+		dict := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': %s, }", FormatShape(tensor.Shape))
 		if !strings.HasPrefix(header, dict) || strings.TrimLeft(header[len(dict):], " ") != "\n" {
 			t.Errorf("%s: header %q, want %q padded with spaces", zf.Name, header, dict)
 		}
@@ -147,8 +147,8 @@ func TestNpyMembersFollowNumpyFormat(t *testing.T) {
 		}
 	}
 	for _, shape := range [][]int{{}, {5}, {2, 3}} {
-		if got := shapeRepr(shape); got != map[int]string{0: "()", 1: "(5,)", 2: "(2, 3)"}[len(shape)] {
-			t.Errorf("shapeRepr(%v) = %s", shape, got)
+		if got := FormatShape(shape); got != map[int]string{0: "()", 1: "(5,)", 2: "(2, 3)"}[len(shape)] {
+			t.Errorf("FormatShape(%v) = %s", shape, got)
 		}
 	}
 }

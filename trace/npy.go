@@ -35,7 +35,7 @@ const (
 func npyHeader(shape []int) []byte {
 	var dict strings.Builder
 	dict.WriteString("{'descr': '<f8', 'fortran_order': False, 'shape': ")
-	dict.WriteString(shapeRepr(shape))
+	dict.WriteString(FormatShape(shape))
 	dict.WriteString(", }")
 	if len(shape) > 0 {
 		dict.WriteString(strings.Repeat(" ", max(0, npyGrowthDigits-len(strconv.Itoa(shape[0])))))
@@ -57,7 +57,7 @@ func npyHeader(shape []int) []byte {
 }
 
 // shapeRepr formats shape as Python's repr of a tuple: (), (5,), (2, 3).
-func shapeRepr(shape []int) string {
+func FormatShape(shape []int) string {
 	parts := make([]string, len(shape))
 	for i, d := range shape {
 		parts[i] = strconv.Itoa(d)

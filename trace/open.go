@@ -261,7 +261,7 @@ func (l *fileLoader) read(id int) ([]float64, error) {
 	mt, zf := l.meta[id], l.members[id]
 	if n := Size(mt.Shape); MaxTensorBytes > 0 && int64(n) > MaxTensorBytes/8 {
 		return nil, fmt.Errorf("%s: tensor %s of shape %s needs %d bytes, more than the memory limit of %d bytes: raise the limit (cnndbg --max-memory) if the machine has the memory",
-			l.path, mt.Name, shapeRepr(mt.Shape), 8*int64(n), MaxTensorBytes)
+			l.path, mt.Name, FormatShape(mt.Shape), 8*int64(n), MaxTensorBytes)
 	}
 	var r io.Reader
 	if zf.Method == zip.Store {
@@ -287,7 +287,7 @@ func (l *fileLoader) read(id int) ([]float64, error) {
 	}
 	if info.descr != "<f8" || info.fortranOrder || !equalInts(info.shape, mt.Shape) {
 		return nil, fmt.Errorf("%s: member %s holds a %q array of shape %s (Fortran order %v) but the manifest gives \"<f8\" %s in C order",
-			l.path, mt.Member, info.descr, shapeRepr(info.shape), info.fortranOrder, shapeRepr(mt.Shape))
+			l.path, mt.Member, info.descr, FormatShape(info.shape), info.fortranOrder, FormatShape(mt.Shape))
 	}
 	n := Size(mt.Shape)
 	if headerLen+8*int64(n) != mt.Size {

@@ -434,15 +434,10 @@ func (v tensorView) selectorLine(plan slicePlan, shape []int, cur *cursorState) 
 	return strings.Join(parts, "  ")
 }
 
+// shapeString writes a shape as numpy does without the spaces, (5,5,1,6),
+// to save room on the screen.
 func shapeString(shape []int) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		parts[i] = fmt.Sprint(d)
-	}
-	if len(parts) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ",") + ")"
+	return strings.ReplaceAll(trace.FormatShape(shape), " ", "")
 }
 
 func indexString(index []int) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cnndbg/cnndbg/net"
+	"github.com/cnndbg/cnndbg/trace"
 	"github.com/cnndbg/cnndbg/tui"
 )
 
@@ -367,9 +368,9 @@ func printReport(w io.Writer, r *net.Report, top int) error {
 
 // verdict returns the one-line outcome for an array.
 func verdict(c net.Comparison, tol float64) string {
-	shape := "shape " + pythonShape(c.Given.Shape)
+	shape := "shape " + trace.FormatShape(c.Given.Shape)
 	if !c.ShapeOK {
-		shape += ", expected " + pythonShape(c.Expected.Shape)
+		shape += ", expected " + trace.FormatShape(c.Expected.Shape)
 	}
 	switch {
 	case c.Matches() && c.RelativeOnly == 0:
@@ -388,14 +389,14 @@ func verdict(c net.Comparison, tol float64) string {
 // known mistakes that reproduce it.
 func printMismatch(w io.Writer, r *net.Report, c *net.Comparison) {
 	if !c.Compared {
-		fmt.Fprintf(w, "  your %s has shape %s; this layer's %s has shape %s\n", c.Name, pythonShape(c.Given.Shape), c.Name, pythonShape(c.Expected.Shape))
+		fmt.Fprintf(w, "  your %s has shape %s; this layer's %s has shape %s\n", c.Name, trace.FormatShape(c.Given.Shape), c.Name, trace.FormatShape(c.Expected.Shape))
 		for _, name := range r.Exercise.Order {
 			if name != c.Name && slices.Equal(r.Exercise.Outputs[name].Shape, c.Given.Shape) {
 				fmt.Fprintf(w, "  it has the shape of %s: check that --given-%s names the right file\n", name, strings.ReplaceAll(c.Name, "_", "-"))
 			}
 		}
 	} else if !c.ShapeOK {
-		fmt.Fprintf(w, "  your %s has shape %s; the course's %s has shape %s, so reshape it\n", c.Name, pythonShape(c.Given.Shape), c.Name, pythonShape(c.Expected.Shape))
+		fmt.Fprintf(w, "  your %s has shape %s; the course's %s has shape %s, so reshape it\n", c.Name, trace.FormatShape(c.Given.Shape), c.Name, trace.FormatShape(c.Expected.Shape))
 	}
 	if c.Compared && c.Wrong > 0 {
 		fmt.Fprintf(w, "  %d of %d elements wrong, max abs error %.6g, max relative error %.3g\n", c.Wrong, len(c.Expected.Data), c.MaxAbsErr, c.MaxRelErr)
@@ -455,18 +456,6 @@ func offsetOf(shape, index []int) int {
 		off = off*n + index[k]
 	}
 	return off
-}
-
-// pythonShape writes a shape as numpy prints it: (2, 5, 7, 4) or (8,).
-func pythonShape(shape []int) string {
-	parts := make([]string, len(shape))
-	for k, n := range shape {
-		parts[k] = fmt.Sprint(n)
-	}
-	if len(shape) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // formatTolerance writes a tolerance as 1e-8 rather than Go's 1e-08.

@@ -59,7 +59,7 @@ func (o *exerciseOutput) finish(stdout io.Writer, x *net.Exercise, title string)
 		for _, v := range t.Data {
 			sum += v
 		}
-		fmt.Fprintf(stdout, "%-8s shape %-16s mean %.16g → %s\n", name, pythonShape(t.Shape), sum/float64(max(len(t.Data), 1)), filepath.Join(o.out, name+".npy"))
+		fmt.Fprintf(stdout, "%-8s shape %-16s mean %.16g → %s\n", name, trace.FormatShape(t.Shape), sum/float64(max(len(t.Data), 1)), filepath.Join(o.out, name+".npy"))
 	}
 	return nil
 }
