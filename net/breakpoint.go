@@ -493,7 +493,7 @@ func NetworkAtStep(tr *trace.Trace, step int) (*Network, *Tensor, []int, error) 
 				if err != nil {
 					return nil, nil, nil, err
 				}
-				if !sameShape(value.Shape, param.Value.Shape) {
+				if !slices.Equal(value.Shape, param.Value.Shape) {
 					return nil, nil, nil, fmt.Errorf("event %d (%s): %s has shape %v but the model gives %v", e.Index, e.Layer, param.Role, value.Shape, param.Value.Shape)
 				}
 				p.SetParam(param.Role, value)

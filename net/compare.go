@@ -3,6 +3,7 @@ package net
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -206,8 +207,8 @@ func (c *Comparison) matchFingerprints(candidates []Fingerprint, tol float64) {
 // compareArrays compares given with expected element by element.
 func compareArrays(name string, expected, given *Tensor, tol float64) Comparison {
 	c := Comparison{Name: name, Expected: expected, Given: given}
-	c.ShapeOK = sameShape(expected.Shape, given.Shape)
-	c.Compared = c.ShapeOK || sameShape(squeeze(expected.Shape), squeeze(given.Shape))
+	c.ShapeOK = slices.Equal(expected.Shape, given.Shape)
+	c.Compared = c.ShapeOK || slices.Equal(squeeze(expected.Shape), squeeze(given.Shape))
 	if !c.Compared {
 		return c
 	}
@@ -255,7 +256,7 @@ func withinTolerance(want, have, tol float64) (ok, relativeOnly bool) {
 // sameWithin reports whether a and b have the same shape and every element
 // within tol.
 func sameWithin(a, b *Tensor, tol float64) bool {
-	if !sameShape(a.Shape, b.Shape) {
+	if !slices.Equal(a.Shape, b.Shape) {
 		return false
 	}
 	for k := range a.Data {

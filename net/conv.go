@@ -2,6 +2,7 @@ package net
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -22,7 +23,7 @@ type Conv struct {
 // before this point.
 func NewConv(name string, w, b *Tensor, stride, pad int) *Conv {
 	f, f2, nCPrev, nC := w.dims4()
-	if f != f2 || !sameShape(b.Shape, []int{1, 1, 1, nC}) {
+	if f != f2 || !slices.Equal(b.Shape, []int{1, 1, 1, nC}) {
 		panic(fmt.Sprintf("net: conv %s: W %v and b %v do not fit", name, w.Shape, b.Shape))
 	}
 	return &Conv{name: name, F: f, Stride: stride, Pad: pad, W: w, B: b, nCPrev: nCPrev, nC: nC}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -244,7 +245,7 @@ func TestConvCourseNotebook(t *testing.T) {
 	b := readNPYTensor(t, filepath.Join(dir, "b.npy"))
 
 	z := NewConv("conv", w, b, 2, 1).Forward(aPrev)
-	if !sameShape(z.Shape, []int{2, 3, 4, 8}) {
+	if !slices.Equal(z.Shape, []int{2, 3, 4, 8}) {
 		t.Fatalf("Z has shape %v, want [2 3 4 8]", z.Shape)
 	}
 

@@ -2,6 +2,7 @@ package net
 
 import (
 	"fmt"
+	"slices"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -21,7 +22,7 @@ type Dense struct {
 // not 2-D or b is not (1, n_out).
 func NewDense(name string, w, b *Tensor) *Dense {
 	nIn, nOut := w.dims2()
-	if !sameShape(b.Shape, []int{1, nOut}) {
+	if !slices.Equal(b.Shape, []int{1, nOut}) {
 		panic(fmt.Sprintf("net: dense %s: W %v and b %v do not fit", name, w.Shape, b.Shape))
 	}
 	return &Dense{name: name, W: w, B: b, nIn: nIn, nOut: nOut}

@@ -2,6 +2,7 @@ package net
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -32,8 +33,8 @@ func ConvExercise(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor) (*Exercise, 
 	}
 	nC := w.Shape[3]
 	switch {
-	case sameShape(b.Shape, []int{1, 1, 1, nC}):
-	case sameShape(b.Shape, []int{nC}):
+	case slices.Equal(b.Shape, []int{1, 1, 1, nC}):
+	case slices.Equal(b.Shape, []int{nC}):
 		b = FromData(b.Data, 1, 1, 1, nC)
 	default:
 		return nil, fmt.Errorf("b has shape %s: it must be (1, 1, 1, %d) to match W %s", trace.FormatShape(b.Shape), nC, trace.FormatShape(w.Shape))
@@ -60,7 +61,7 @@ func ConvExercise(aPrev, w, b *Tensor, stride, pad int, dZ *Tensor) (*Exercise, 
 	if dZ == nil {
 		dZ = z
 	} else {
-		if !sameShape(dZ.Shape, z.Shape) {
+		if !slices.Equal(dZ.Shape, z.Shape) {
 			return nil, fmt.Errorf("dZ has shape %s but Z has shape %s: they must match", trace.FormatShape(dZ.Shape), trace.FormatShape(z.Shape))
 		}
 		dZID = rec.Input("conv.dZ", dZ.Shape, dZ.Data)
@@ -110,7 +111,7 @@ func PoolExercise(aPrev *Tensor, f, stride int, mode string, ties Ties, dA *Tens
 	ev.Write("A", "", a.Shape, a.Data)
 	ev.Done()
 
-	if !sameShape(dA.Shape, a.Shape) {
+	if !slices.Equal(dA.Shape, a.Shape) {
 		return nil, fmt.Errorf("dA has shape %s but the pool output A has shape %s: they must match", trace.FormatShape(dA.Shape), trace.FormatShape(a.Shape))
 	}
 	dAID := rec.Input("pool.dA", dA.Shape, dA.Data)

@@ -47,7 +47,7 @@ func (s convSetup) run(t *testing.T) (*convCase, *Exercise) {
 // comparison tolerance, in shape or in some element.
 func assertDiffers(t *testing.T, fp Fingerprint, want *Tensor) {
 	t.Helper()
-	if !sameShape(fp.Value.Shape, want.Shape) {
+	if !slices.Equal(fp.Value.Shape, want.Shape) {
 		return
 	}
 	largest := 0.0

@@ -3,6 +3,7 @@ package net
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -158,7 +159,7 @@ func TestGradCheckSamplesLargeTensors(t *testing.T) {
 		if r.Checked != min(6, r.Size) {
 			t.Errorf("%s: checked %d of %d elements, want %d", r.Name, r.Checked, r.Size, min(6, r.Size))
 		}
-		if r.Worst.Numeric != second[k].Worst.Numeric || !sameShape(r.Worst.Index, second[k].Worst.Index) {
+		if r.Worst.Numeric != second[k].Worst.Numeric || !slices.Equal(r.Worst.Index, second[k].Worst.Index) {
 			t.Errorf("%s: the same seed chose different elements: %v and %v", r.Name, r.Worst.Index, second[k].Worst.Index)
 		}
 	}
@@ -195,7 +196,7 @@ func TestGradCheckFindsWrongGradient(t *testing.T) {
 			t.Errorf("fc1.W: pass %v with %d failed elements, want 1 failure", r.Pass, r.Failed)
 		}
 		// fc1.W is (n_in, 5), so offset 7 is row 1, column 2.
-		if !sameShape(r.Worst.Index, []int{1, 2}) {
+		if !slices.Equal(r.Worst.Index, []int{1, 2}) {
 			t.Errorf("fc1.W: worst element %v, want [1 2]", r.Worst.Index)
 		}
 		if rel := math.Abs(r.Worst.Analytic/r.Worst.Numeric - 1.01); rel > 1e-6 {

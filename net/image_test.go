@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,7 +37,7 @@ func grayRamp(h, w int) *image.Gray {
 
 func checkValues(t *testing.T, name string, x *Tensor, shape []int, want []float64) {
 	t.Helper()
-	if !sameShape(x.Shape, shape) {
+	if !slices.Equal(x.Shape, shape) {
 		t.Fatalf("%s: shape %v, want %v", name, x.Shape, shape)
 	}
 	for k := range want {
@@ -178,7 +179,7 @@ func TestReadImageWrongSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameShape(x.Shape, []int{1, 28, 28, 1}) {
+	if !slices.Equal(x.Shape, []int{1, 28, 28, 1}) {
 		t.Errorf("resized shape %v, want (1, 28, 28, 1)", x.Shape)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -100,7 +101,7 @@ func fitBatch(path string, x *Tensor, want []int, resize bool) (*Tensor, error) 
 			expected += fmt.Sprintf(" or (m, %d, %d)", want[0], want[1])
 		}
 	}
-	oneSample := len(x.Shape) == 3 && want != nil && sameShape(x.Shape, want)
+	oneSample := len(x.Shape) == 3 && want != nil && slices.Equal(x.Shape, want)
 
 	switch len(x.Shape) {
 	case 3:
@@ -116,7 +117,7 @@ func fitBatch(path string, x *Tensor, want []int, resize bool) (*Tensor, error) 
 		return x, nil
 	}
 
-	fits := sameShape(x.Shape[1:], want)
+	fits := slices.Equal(x.Shape[1:], want)
 	switch {
 	case oneSample && !fits:
 		return nil, fmt.Errorf("%s: shape %s is one sample, the model expects a batch %s: add a batch axis, e.g. x[None]", path, givenShape, expected)

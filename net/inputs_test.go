@@ -3,6 +3,7 @@ package net
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -52,7 +53,7 @@ func TestLoadInputNPY(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameShape(x.Shape, []int{2, 4, 4, 1}) || x.Data[31] != 31 {
+		if !slices.Equal(x.Shape, []int{2, 4, 4, 1}) || x.Data[31] != 31 {
 			t.Errorf("%s: shape %v, element 31 = %v", path, x.Shape, x.Data[31])
 		}
 	}
@@ -100,7 +101,7 @@ func TestLoadInputImagesAndOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameShape(x.Shape, []int{1, 4, 4, 1}) {
+	if !slices.Equal(x.Shape, []int{1, 4, 4, 1}) {
 		t.Errorf("PNG input has shape %v, want (1, 4, 4, 1)", x.Shape)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -88,7 +89,7 @@ func checkLayerGradients(t *testing.T, rng *rand.Rand, l Layer, x *Tensor) {
 	dX, grads := l.Backward(x, out, r)
 	objective := func() float64 { return weightedSum(r, l.Forward(x)) }
 
-	if !sameShape(dX.Shape, x.Shape) {
+	if !slices.Equal(dX.Shape, x.Shape) {
 		t.Fatalf("dA_prev has shape %v, input %v", dX.Shape, x.Shape)
 	}
 	compareGradients(t, "dA_prev", dX.Data, numericGradient(x, objective))

@@ -3,6 +3,7 @@ package net
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -60,7 +61,7 @@ func (n *Network) InputShape() []int {
 // of inputs of this network, or labels do not fit x and the classes.
 func (n *Network) CheckBatch(x *Tensor, labels []int) error {
 	want := append([]int{-1}, n.InputShape()...)
-	if len(x.Shape) != 4 || x.Shape[0] < 1 || !sameShape(x.Shape[1:], want[1:]) {
+	if len(x.Shape) != 4 || x.Shape[0] < 1 || !slices.Equal(x.Shape[1:], want[1:]) {
 		return fmt.Errorf("input has shape %v, the model expects (m, %d, %d, %d) with m ≥ 1", x.Shape, want[1], want[2], want[3])
 	}
 	if len(labels) != x.Shape[0] {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func valueAt(kind byte, k int) float64 {
 // row-major index k.
 func checkFixture(t *testing.T, name string, x *Tensor, kind byte, shape ...int) {
 	t.Helper()
-	if !sameShape(x.Shape, shape) {
+	if !slices.Equal(x.Shape, shape) {
 		t.Fatalf("%s: shape %v, want %v", name, x.Shape, shape)
 	}
 	for k, v := range x.Data {
@@ -165,7 +166,7 @@ func TestReadNPYVersionsScalarEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameShape(empty.Shape, []int{0, 3}) || len(empty.Data) != 0 {
+	if !slices.Equal(empty.Shape, []int{0, 3}) || len(empty.Data) != 0 {
 		t.Errorf("empty: shape %v with %d values, want (0, 3) with none", empty.Shape, len(empty.Data))
 	}
 }
@@ -324,7 +325,7 @@ func TestWriteNPYRoundTripBitIdentical(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameShape(y.Shape, shape) {
+		if !slices.Equal(y.Shape, shape) {
 			t.Fatalf("shape %v read back as %v", shape, y.Shape)
 		}
 		for k := range x.Data {
@@ -364,7 +365,7 @@ func TestReadNPYFilesWrittenByNpyio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameShape(x.Shape, []int{3}) || x.Data[0] != 1.5 || x.Data[1] != -2 || x.Data[2] != 3.25 {
+	if !slices.Equal(x.Shape, []int{3}) || x.Data[0] != 1.5 || x.Data[1] != -2 || x.Data[2] != 3.25 {
 		t.Errorf("read %v %v, want (3,) [1.5 -2 3.25]", x.Shape, x.Data)
 	}
 }

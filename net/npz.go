@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -231,11 +232,11 @@ func LoadWeights(n *Network, path string) error {
 // fitWeight checks t against the parameter's shape and returns it in that
 // shape. A bias may also come 1-D, as (n_C,) or (n_out,).
 func fitWeight(path, key string, slot weightSlot, t *Tensor) (*Tensor, error) {
-	if sameShape(t.Shape, slot.shape) {
+	if slices.Equal(t.Shape, slot.shape) {
 		return t, nil
 	}
 	size := slot.shape[len(slot.shape)-1]
-	if slot.role == "b" && sameShape(t.Shape, []int{size}) {
+	if slot.role == "b" && slices.Equal(t.Shape, []int{size}) {
 		return FromData(t.Data, slot.shape...), nil
 	}
 	expected := trace.FormatShape(slot.shape)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -75,7 +76,7 @@ func TestWriteNPZRoundTripAndOrder(t *testing.T) {
 	}
 	for key, x := range arrays {
 		y := read[key]
-		if y == nil || !sameShape(x.Shape, y.Shape) {
+		if y == nil || !slices.Equal(x.Shape, y.Shape) {
 			t.Fatalf("%s: wrote shape %v, read %v", key, x.Shape, y)
 		}
 		for k := range x.Data {
@@ -226,7 +227,7 @@ func TestLoadWeightsFromNumpy(t *testing.T) {
 
 	// The loaded network runs.
 	probs := n.Predict(NewTensor(2, 4, 4, 1))
-	if !sameShape(probs.Shape, []int{2, 3}) {
+	if !slices.Equal(probs.Shape, []int{2, 3}) {
 		t.Errorf("Predict gives shape %v, want (2, 3)", probs.Shape)
 	}
 }
@@ -279,7 +280,7 @@ func TestLoadWeightsRejectsBadFiles(t *testing.T) {
 			}
 			err := LoadWeights(n, path)
 			checkUserError(t, err, path, c.fragments...)
-			if b := layerParam(t, n, "conv1", "b"); !sameShape(b.Shape, before.Shape) || b.Data[0] != before.Data[0] {
+			if b := layerParam(t, n, "conv1", "b"); !slices.Equal(b.Shape, before.Shape) || b.Data[0] != before.Data[0] {
 				t.Errorf("a rejected file changed conv1.b to %v", b)
 			}
 		})
@@ -298,7 +299,7 @@ func TestSaveWeightsRoundTrip(t *testing.T) {
 	}
 	for _, key := range [][2]string{{"conv1", "W"}, {"conv1", "b"}, {"fc1", "W"}, {"fc1", "b"}} {
 		x, y := layerParam(t, saved, key[0], key[1]), layerParam(t, loaded, key[0], key[1])
-		if !sameShape(x.Shape, y.Shape) {
+		if !slices.Equal(x.Shape, y.Shape) {
 			t.Fatalf("%s.%s: shape %v became %v", key[0], key[1], x.Shape, y.Shape)
 		}
 		for k := range x.Data {

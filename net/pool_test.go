@@ -3,6 +3,7 @@ package net
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -109,7 +110,7 @@ func TestMaxPoolTieRules(t *testing.T) {
 				l := NewMaxPool("pool", tc.f, tc.stride, ties)
 				aPrev, dA := grid(tc.aPrev), grid(tc.dA)
 				a := l.Forward(aPrev)
-				if !sameShape(a.Shape, dA.Shape) {
+				if !slices.Equal(a.Shape, dA.Shape) {
 					t.Fatalf("A has shape %v, want %v", a.Shape, dA.Shape)
 				}
 

@@ -2,6 +2,7 @@ package net
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -82,7 +83,7 @@ func predictionsOf(tr *trace.Trace, e *trace.Event) ([]Prediction, error) {
 		return nil, err
 	}
 	shape := tr.Tensors[probsID].Shape
-	if len(shape) != 2 || !sameShape(shape, tr.Tensors[yID].Shape) || len(probs) != len(y) {
+	if len(shape) != 2 || !slices.Equal(shape, tr.Tensors[yID].Shape) || len(probs) != len(y) {
 		return nil, fmt.Errorf("loss event %d (%s): probs has shape %v and Y %v, want the same (m, classes)",
 			e.Index, e.Layer, shape, tr.Tensors[yID].Shape)
 	}

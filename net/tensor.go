@@ -55,15 +55,3 @@ func (t *Tensor) dims2() (rows, cols int) {
 func OutputSize(n, f, stride, pad int) int {
 	return (n+2*pad-f)/stride + 1
 }
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

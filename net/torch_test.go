@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -126,7 +127,7 @@ func loadTorchFixture(t *testing.T, dir string) torchFixture {
 			if !ok {
 				t.Fatalf("%s: weights.npz has no %s.%s", dir, l.Name(), param.Role)
 			}
-			if !sameShape(w.Shape, param.Value.Shape) {
+			if !slices.Equal(w.Shape, param.Value.Shape) {
 				t.Fatalf("%s: %s.%s has shape %v, the layer expects %v", dir, l.Name(), param.Role, w.Shape, param.Value.Shape)
 			}
 			p.SetParam(param.Role, w)
@@ -187,7 +188,7 @@ func TestTorchFixtures(t *testing.T) {
 					t.Errorf("Step computed no %s", name)
 					continue
 				}
-				if !sameShape(g.Shape, wantGrad.Shape) {
+				if !slices.Equal(g.Shape, wantGrad.Shape) {
 					t.Errorf("%s has shape %v, PyTorch's %v", name, g.Shape, wantGrad.Shape)
 					continue
 				}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -307,23 +308,11 @@ func (m *manifest) validateEvents() error {
 		if t.Producer != written[i] {
 			return fmt.Errorf("tensor %d (%q) has producer %d but is written by event %d", i, t.Name, t.Producer, written[i])
 		}
-		if !equalInts(t.Consumers, consumers[i]) {
+		if !slices.Equal(t.Consumers, consumers[i]) {
 			return fmt.Errorf("tensor %d (%q) lists consumers %v but events %v read it", i, t.Name, t.Consumers, nonNil(consumers[i]))
 		}
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // trace builds the in-memory trace the manifest describes. The manifest

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"sync"
 )
 
@@ -285,7 +286,7 @@ func (l *fileLoader) read(id int) ([]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: member %s has a bad .npy header: %v", l.path, mt.Member, err)
 	}
-	if info.descr != "<f8" || info.fortranOrder || !equalInts(info.shape, mt.Shape) {
+	if info.descr != "<f8" || info.fortranOrder || !slices.Equal(info.shape, mt.Shape) {
 		return nil, fmt.Errorf("%s: member %s holds a %q array of shape %s (Fortran order %v) but the manifest gives \"<f8\" %s in C order",
 			l.path, mt.Member, info.descr, FormatShape(info.shape), info.fortranOrder, FormatShape(mt.Shape))
 	}

@@ -153,7 +153,7 @@ func CompareStructure(a, b *Trace) error {
 	}
 	for k := range inA {
 		ta, tb := a.Tensors[inA[k]], b.Tensors[inB[k]]
-		if ta.Name != tb.Name || !equalInts(ta.Shape, tb.Shape) {
+		if ta.Name != tb.Name || !slices.Equal(ta.Shape, tb.Shape) {
 			return structureErrorf("step input %d is %s %v in trace A but %s %v in trace B", k, ta.Name, ta.Shape, tb.Name, tb.Shape)
 		}
 	}
@@ -210,7 +210,7 @@ func compareEvents(a, b *Trace, ea, eb *Event) error {
 		}
 		for k := range side.ra {
 			ta, tb := a.Tensors[side.ra[k].Tensor], b.Tensors[side.rb[k].Tensor]
-			if side.ra[k].Role != side.rb[k].Role || !equalInts(ta.Shape, tb.Shape) {
+			if side.ra[k].Role != side.rb[k].Role || !slices.Equal(ta.Shape, tb.Shape) {
 				return structureErrorf("the traces diverge at %s (%s %s %s): it %s %s %v in A but %s %v in B",
 					where, ea.Layer, ea.Kind, ea.Phase, side.what, side.ra[k].Role, ta.Shape, side.rb[k].Role, tb.Shape)
 			}

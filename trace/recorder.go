@@ -91,7 +91,7 @@ func (r *Recorder) Input(name string, shape []int, data []float64) int {
 		return -1
 	}
 	if len(data) > 0 {
-		if id, ok := r.bySlice[sliceKey{&data[0], len(data)}]; ok && equalInts(r.trace.Tensors[id].Shape, shape) {
+		if id, ok := r.bySlice[sliceKey{&data[0], len(data)}]; ok && slices.Equal(r.trace.Tensors[id].Shape, shape) {
 			r.addAlias(r.trace.Tensors[id], StepName(r.step, name))
 			return id
 		}

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,10 +144,10 @@ func TestRecordReadsMNIST(t *testing.T) {
 				t.Errorf("stdout %q does not name %s", stdout, out)
 			}
 			labels, shape := recordedLabels(t, out)
-			if !equalInts(labels, c.wantLabels) {
+			if !slices.Equal(labels, c.wantLabels) {
 				t.Errorf("recorded labels %v, want %v", labels, c.wantLabels)
 			}
-			if want := []int{len(c.wantLabels), 28, 28, 1}; !equalInts(shape, want) {
+			if want := []int{len(c.wantLabels), 28, 28, 1}; !slices.Equal(shape, want) {
 				t.Errorf("input.X shape %v, want %v", shape, want)
 			}
 		})
@@ -186,10 +187,10 @@ func TestRecordReadsImages(t *testing.T) {
 			continue
 		}
 		labels, shape := recordedLabels(t, out)
-		if !equalInts(labels, []int{7}) {
+		if !slices.Equal(labels, []int{7}) {
 			t.Errorf("%v: recorded labels %v, want [7]", args, labels)
 		}
-		if !equalInts(shape, []int{1, 28, 28, 1}) {
+		if !slices.Equal(shape, []int{1, 28, 28, 1}) {
 			t.Errorf("%v: input.X shape %v, want [1 28 28 1]", args, shape)
 		}
 	}
@@ -276,16 +277,4 @@ func TestBadMNISTAndImageInputs(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("%s was written although every command failed", out)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
