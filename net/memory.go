@@ -117,16 +117,23 @@ func ParseBytes(s string) (int64, error) {
 }
 
 // FormatBytes formats a byte count with a binary unit, as in "2.0 GiB".
-func FormatBytes(n int64) string {
+func FormatBytes(n int64) string { return formatByteCount(float64(n)) }
+
+// formatByteCount formats a byte count as FormatBytes does, for counts past
+// the range of int64 such as the size a corrupted header claims.
+func formatByteCount(n float64) string {
 	units := []string{"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	value := float64(n)
+	value := n
 	k := 0
 	for value >= 1024 && k < len(units)-1 {
 		value /= 1024
 		k++
 	}
-	if k == 0 {
-		return fmt.Sprintf("%d bytes", n)
+	switch {
+	case k == 0:
+		return fmt.Sprintf("%.0f bytes", n)
+	case value >= 1024:
+		return fmt.Sprintf("%.3g bytes", n)
 	}
 	return fmt.Sprintf("%.1f %s", value, units[k])
 }

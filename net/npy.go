@@ -85,23 +85,9 @@ func checkElements(name string, shape []int, limit int) (int, error) {
 			elements *= float64(d)
 		}
 		return 0, fmt.Errorf("%s: shape %s has %.4g elements (%s as float64), more than the limit of %d (%s): %s",
-			name, trace.FormatShape(shape), elements, formatBytes(elements*8), limit, FormatBytes(int64(limit)*8), raiseLimitHint())
+			name, trace.FormatShape(shape), elements, formatByteCount(elements*8), limit, FormatBytes(int64(limit)*8), raiseLimitHint())
 	}
 	return count, nil
-}
-
-// formatBytes formats a byte count with a decimal unit, as in "2.1 GB".
-func formatBytes(n float64) string {
-	units := []string{"bytes", "kB", "MB", "GB", "TB", "PB", "EB"}
-	k := 0
-	for n >= 1000 && k < len(units)-1 {
-		n /= 1000
-		k++
-	}
-	if k == 0 {
-		return fmt.Sprintf("%.0f bytes", n)
-	}
-	return fmt.Sprintf("%.1f %s", n, units[k])
 }
 
 // npyDtype is a numeric dtype as a .npy header's 'descr' gives it, e.g. '<f4'.

@@ -240,7 +240,7 @@ func TestReadNPYBadFiles(t *testing.T) {
 		{"empty descr", npyBytes("{'descr': '', 'fortran_order': False, 'shape': (3,)}", nil), []string{"invalid dtype"}},
 		{"float128", npyBytes("{'descr': '<f16', 'fortran_order': False, 'shape': (3,)}", nil), []string{"float128", "not supported"}},
 		{"too large", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000, 100000), }", nil),
-			[]string{"shape (100000, 100000, 100000)", "1e+15 elements", "8.0 PB as float64", "CNNDBG_MAX_ELEMENTS"}},
+			[]string{"shape (100000, 100000, 100000)", "1e+15 elements", "7.1 PiB as float64", "CNNDBG_MAX_ELEMENTS"}},
 		{"overflow", npyBytes("{'descr': '<u1', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", nil),
 			[]string{"more than the limit", "CNNDBG_MAX_ELEMENTS"}},
 	}

@@ -80,7 +80,7 @@ func (s *Spec) Check() error {
 	}
 	seen := map[string]bool{}
 	shape := []int{in.Height, in.Width, in.Channels}
-	if err := checkSpecSize("input", "shape", shape); err != nil {
+	if err := checkSpecSize("input", "", shape); err != nil {
 		return err
 	}
 	for k, ls := range s.Layers {
@@ -109,7 +109,7 @@ func (s *Spec) Check() error {
 		if shape, err = l.OutShape(shape); err != nil {
 			return err
 		}
-		if err := checkSpecSize(where, "output shape", shape); err != nil {
+		if err := checkSpecSize(where, "output", shape); err != nil {
 			return err
 		}
 	}
@@ -124,13 +124,18 @@ const minSpecElements = 1 << 24
 // checkSpecSize rejects a per-sample activation or a weight tensor of a spec
 // with more elements than the memory limit allows (at least
 // minSpecElements), so that a mistaken spec fails with an error instead of
-// overflowing a shape or allocating more memory than the machine has.
+// overflowing a shape or allocating more memory than the machine has. The
+// error names where and, unless it is empty, what: a layer's output or W.
 func checkSpecSize(where, what string, shape []int) error {
 	limit, err := elementLimit()
 	if err != nil {
 		return err
 	}
-	_, err = checkElements(where+": "+what, shape, max(limit, minSpecElements))
+	name := where
+	if what != "" {
+		name += ": " + what
+	}
+	_, err = checkElements(name, shape, max(limit, minSpecElements))
 	return err
 }
 
