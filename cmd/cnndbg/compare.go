@@ -181,9 +181,8 @@ func printVerdicts(w io.Writer, r *net.Report) error {
 }
 
 func newCompareConvCommand(stdout io.Writer) *cobra.Command {
-	var aPrev, w, b, dZ string
-	var pad, stride, top int
-	var dzFromZ bool
+	var layer convFlags
+	var top int
 	var screen compareScreen
 	cmd := &cobra.Command{
 		Use:   "conv --a-prev A.npy --w W.npy --b b.npy --pad P --stride S (--dz dZ.npy | --dz-from-z) --given-dW MINE.npy ...",
@@ -197,14 +196,8 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 	}
 	given := registerGiven(cmd, "Z", "dA_prev", "dW", "db")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if dZ == "" && !dzFromZ {
-			return badInputf("compare conv needs the incoming gradient your conv_backward used: --dz dZ.npy, or --dz-from-z if it was Z itself, as in the course notebook")
-		}
-		if dZ != "" && dzFromZ {
-			return badInputf("--dz and --dz-from-z both give the incoming gradient: pass only one")
-		}
-		if stride < 1 || pad < 0 {
-			return badInputf("--stride %d --pad %d: the stride must be ≥ 1 and the padding ≥ 0", stride, pad)
+		if err := layer.check("compare conv needs the incoming gradient your conv_backward used: --dz dZ.npy, or --dz-from-z if it was Z itself, as in the course notebook"); err != nil {
+			return err
 		}
 		if top < 1 {
 			return badInputf("--top %d: show at least 1 term", top)
@@ -213,43 +206,37 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 		if err != nil {
 			return err
 		}
-		in, err := readConvInputs(aPrev, w, b, dZ)
+		in, err := layer.read()
 		if err != nil {
 			return err
 		}
-		opts, note, err := screen.options(append(givenPaths(given), aPrev, w, b, dZ)...)
+		opts, note, err := screen.options(append(givenPaths(given), layer.paths()...)...)
 		if err != nil {
 			return err
 		}
-		r, err := net.CompareConv(in.aPrev, in.w, in.b, stride, pad, in.dZ, mine, opts)
+		r, err := net.CompareConv(in.aPrev, in.w, in.b, layer.stride, layer.pad, in.dZ, mine, opts)
 		if err != nil {
 			return badInput(err)
 		}
-		source := "dZ from " + dZ
-		if dzFromZ {
+		source := "dZ from " + layer.dZ
+		if layer.dzFromZ {
 			source = "dZ = Z (--dz-from-z, as the course notebook does)"
 		}
-		header := fmt.Sprintf("compare conv: pad %d, stride %d, %s", pad, stride, source)
+		header := fmt.Sprintf("compare conv: pad %d, stride %d, %s", layer.pad, layer.stride, source)
 		if note != "" {
 			header += "; " + note
 		}
 		return screen.finish(stdout, r, header, top)
 	}
-	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C_prev))")
-	cmd.Flags().StringVar(&w, "w", "", "W `FILE` (.npy, (f, f, n_C_prev, n_C))")
-	cmd.Flags().StringVar(&b, "b", "", "b `FILE` (.npy, (1, 1, 1, n_C))")
-	cmd.Flags().StringVar(&dZ, "dz", "", "incoming gradient dZ `FILE` (.npy, the shape of Z)")
-	cmd.Flags().BoolVar(&dzFromZ, "dz-from-z", false, "use Z as the incoming gradient, as the course notebook does")
-	cmd.Flags().IntVar(&pad, "pad", 0, "zero padding on each side, in pixels")
-	cmd.Flags().IntVar(&stride, "stride", 1, "stride of the filter window, in pixels")
+	layer.register(cmd)
 	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
 	screen.register(cmd)
 	return cmd
 }
 
 func newComparePoolCommand(stdout io.Writer) *cobra.Command {
-	var aPrev, dA, mode, ties string
-	var size, stride, top int
+	var layer poolFlags
+	var top int
 	var screen compareScreen
 	cmd := &cobra.Command{
 		Use:   "pool --a-prev A.npy --size F --stride S --mode max|average --da dA.npy --given-dA-prev MINE.npy ...",
@@ -267,37 +254,31 @@ does; the course's x == max(x) mask sends it to every tied element. Pass
 	}
 	given := registerGiven(cmd, "A", "dA_prev")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if size < 1 || stride < 1 {
-			return badInputf("--size %d --stride %d: both must be ≥ 1", size, stride)
-		}
-		if mode != "max" && mode != "average" {
-			return badInputf("--mode %q: use max or average", mode)
+		tieRule, err := layer.check()
+		if err != nil {
+			return err
 		}
 		if top < 1 {
 			return badInputf("--top %d: show at least 1 term", top)
-		}
-		tieRule, err := net.ParseTies(ties)
-		if err != nil {
-			return badInput(fmt.Errorf("--ties: %w", err))
 		}
 		mine, err := readGiven(cmd, given)
 		if err != nil {
 			return err
 		}
-		inputs, err := readArrays([][2]string{{"a-prev", aPrev}, {"da", dA}})
+		a, da, err := layer.read()
 		if err != nil {
 			return err
 		}
-		opts, note, err := screen.options(append(givenPaths(given), aPrev, dA)...)
+		opts, note, err := screen.options(append(givenPaths(given), layer.aPrev, layer.dA)...)
 		if err != nil {
 			return err
 		}
-		r, err := net.ComparePool(inputs[0], size, stride, mode, tieRule, inputs[1], mine, opts)
+		r, err := net.ComparePool(a, layer.size, layer.stride, layer.mode, tieRule, da, mine, opts)
 		if err != nil {
 			return badInput(err)
 		}
-		header := fmt.Sprintf("compare pool: %s, size %d, stride %d", mode, size, stride)
-		if mode == "max" {
+		header := fmt.Sprintf("compare pool: %s, size %d, stride %d", layer.mode, layer.size, layer.stride)
+		if layer.mode == "max" {
 			header += fmt.Sprintf(", ties %s", tieRule)
 		}
 		if note != "" {
@@ -305,12 +286,7 @@ does; the course's x == max(x) mask sends it to every tied element. Pass
 		}
 		return screen.finish(stdout, r, header, top)
 	}
-	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C))")
-	cmd.Flags().StringVar(&dA, "da", "", "incoming gradient dA `FILE` (.npy, the shape of the pool output)")
-	cmd.Flags().StringVar(&mode, "mode", "max", "pooling mode: max or average")
-	cmd.Flags().StringVar(&ties, "ties", "first", "max pool only: where a tied window's gradient goes: first, all (the x == max(x) mask) or split")
-	cmd.Flags().IntVar(&size, "size", 2, "window size f, in pixels")
-	cmd.Flags().IntVar(&stride, "stride", 2, "stride of the window, in pixels")
+	layer.register(cmd)
 	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
 	screen.register(cmd)
 	return cmd

@@ -76,31 +76,109 @@ func readArray(flag, path string) (*net.Tensor, error) {
 	return t, nil
 }
 
-// convInputs are the arrays of one conv layer, as the conv and compare conv
-// commands read them. dZ is nil when Z stands in for it (--dz-from-z).
+// convFlags are the flags of one conv layer and its arrays, as the conv and
+// compare conv commands take them.
+type convFlags struct {
+	aPrev, w, b, dZ string
+	pad, stride     int
+	dzFromZ         bool
+}
+
+func (f *convFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C_prev))")
+	cmd.Flags().StringVar(&f.w, "w", "", "W `FILE` (.npy, (f, f, n_C_prev, n_C))")
+	cmd.Flags().StringVar(&f.b, "b", "", "b `FILE` (.npy, (1, 1, 1, n_C))")
+	cmd.Flags().StringVar(&f.dZ, "dz", "", "incoming gradient dZ `FILE` (.npy, the shape of Z)")
+	cmd.Flags().BoolVar(&f.dzFromZ, "dz-from-z", false, "use Z as the incoming gradient, as the course notebook does")
+	cmd.Flags().IntVar(&f.pad, "pad", 0, "zero padding on each side, in pixels")
+	cmd.Flags().IntVar(&f.stride, "stride", 1, "stride of the filter window, in pixels")
+}
+
+// check rejects flags that cannot describe a conv layer. missingGradient is
+// the error when neither --dz nor --dz-from-z is given.
+func (f *convFlags) check(missingGradient string) error {
+	if f.dZ == "" && !f.dzFromZ {
+		return badInputf("%s", missingGradient)
+	}
+	if f.dZ != "" && f.dzFromZ {
+		return badInputf("--dz and --dz-from-z both give the incoming gradient: pass only one")
+	}
+	if f.stride < 1 {
+		return badInputf("--stride %d: the stride must be ≥ 1", f.stride)
+	}
+	if f.pad < 0 {
+		return badInputf("--pad %d: the padding must be ≥ 0", f.pad)
+	}
+	return nil
+}
+
+// paths returns the files the flags name.
+func (f *convFlags) paths() []string { return []string{f.aPrev, f.w, f.b, f.dZ} }
+
+// convInputs are the arrays of one conv layer. dZ is nil when Z is used in
+// its place (--dz-from-z).
 type convInputs struct {
 	aPrev, w, b, dZ *net.Tensor
 }
 
-// readConvInputs reads the --a-prev, --w, --b and, if given, --dz files.
-func readConvInputs(aPrev, w, b, dZ string) (convInputs, error) {
-	arrays, err := readArrays([][2]string{{"a-prev", aPrev}, {"w", w}, {"b", b}})
+// read reads the --a-prev, --w, --b and, if given, --dz files.
+func (f *convFlags) read() (convInputs, error) {
+	arrays, err := readArrays([][2]string{{"a-prev", f.aPrev}, {"w", f.w}, {"b", f.b}})
 	if err != nil {
 		return convInputs{}, err
 	}
 	in := convInputs{aPrev: arrays[0], w: arrays[1], b: arrays[2]}
-	if dZ != "" {
-		if in.dZ, err = readArray("dz", dZ); err != nil {
+	if f.dZ != "" {
+		if in.dZ, err = readArray("dz", f.dZ); err != nil {
 			return convInputs{}, err
 		}
 	}
 	return in, nil
 }
 
+// poolFlags are the flags of one pool layer and its arrays, as the pool and
+// compare pool commands take them.
+type poolFlags struct {
+	aPrev, dA, mode, ties string
+	size, stride          int
+}
+
+func (f *poolFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C))")
+	cmd.Flags().StringVar(&f.dA, "da", "", "incoming gradient dA `FILE` (.npy, the shape of the pool output)")
+	cmd.Flags().StringVar(&f.mode, "mode", "max", "pooling mode: max or average")
+	cmd.Flags().StringVar(&f.ties, "ties", "first", "max pool only: where a tied window's gradient goes: first, all (the x == max(x) mask) or split")
+	cmd.Flags().IntVar(&f.size, "size", 2, "window size f, in pixels")
+	cmd.Flags().IntVar(&f.stride, "stride", 2, "stride of the window, in pixels")
+}
+
+// check rejects flags that cannot describe a pool layer and returns the tie
+// rule that --ties names.
+func (f *poolFlags) check() (net.Ties, error) {
+	if f.size < 1 || f.stride < 1 {
+		return "", badInputf("--size %d --stride %d: both must be ≥ 1", f.size, f.stride)
+	}
+	if f.mode != "max" && f.mode != "average" {
+		return "", badInputf("--mode %q: use max or average", f.mode)
+	}
+	tieRule, err := net.ParseTies(f.ties)
+	if err != nil {
+		return "", badInput(fmt.Errorf("--ties: %w", err))
+	}
+	return tieRule, nil
+}
+
+// read reads the --a-prev and --da files.
+func (f *poolFlags) read() (aPrev, dA *net.Tensor, err error) {
+	arrays, err := readArrays([][2]string{{"a-prev", f.aPrev}, {"da", f.dA}})
+	if err != nil {
+		return nil, nil, err
+	}
+	return arrays[0], arrays[1], nil
+}
+
 func newConvCommand(stdout, stderr io.Writer) *cobra.Command {
-	var aPrev, w, b, dZ string
-	var pad, stride int
-	var dzFromZ bool
+	var layer convFlags
 	var out exerciseOutput
 	cmd := &cobra.Command{
 		Use:   "conv --a-prev A.npy --w W.npy --b b.npy --pad P --stride S (--dz dZ.npy | --dz-from-z) [--out DIR]",
@@ -112,47 +190,31 @@ db.npy; without it, on a terminal, it opens the debugger on that layer.`,
 		Example: `  cnndbg conv --a-prev A_prev.npy --w W.npy --b b.npy --pad 1 --stride 2 --dz-from-z --out ref/`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dZ == "" && !dzFromZ {
-				return badInputf("conv needs the incoming gradient: --dz dZ.npy, or --dz-from-z to use Z itself as the course notebook does")
+			if err := layer.check("conv needs the incoming gradient: --dz dZ.npy, or --dz-from-z to use Z itself as the course notebook does"); err != nil {
+				return err
 			}
-			if dZ != "" && dzFromZ {
-				return badInputf("--dz and --dz-from-z both give the incoming gradient: pass only one")
-			}
-			if stride < 1 {
-				return badInputf("--stride %d: the stride must be ≥ 1", stride)
-			}
-			if pad < 0 {
-				return badInputf("--pad %d: the padding must be ≥ 0", pad)
-			}
-			in, err := readConvInputs(aPrev, w, b, dZ)
+			in, err := layer.read()
 			if err != nil {
 				return err
 			}
-			x, err := net.ConvExercise(in.aPrev, in.w, in.b, stride, pad, in.dZ)
+			x, err := net.ConvExercise(in.aPrev, in.w, in.b, layer.stride, layer.pad, in.dZ)
 			if err != nil {
 				return badInput(err)
 			}
-			if dzFromZ {
+			if layer.dzFromZ {
 				fmt.Fprintln(stdout, "note: --dz-from-z uses Z itself as dZ, standing in for the gradient a layer above would send, as the course notebook does")
 			}
-			out.dzFromZ = dzFromZ
-			return out.finish(stdout, x, fmt.Sprintf("conv exercise: pad %d, stride %d", pad, stride))
+			out.dzFromZ = layer.dzFromZ
+			return out.finish(stdout, x, fmt.Sprintf("conv exercise: pad %d, stride %d", layer.pad, layer.stride))
 		},
 	}
-	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C_prev))")
-	cmd.Flags().StringVar(&w, "w", "", "W `FILE` (.npy, (f, f, n_C_prev, n_C))")
-	cmd.Flags().StringVar(&b, "b", "", "b `FILE` (.npy, (1, 1, 1, n_C))")
-	cmd.Flags().StringVar(&dZ, "dz", "", "incoming gradient dZ `FILE` (.npy, the shape of Z)")
-	cmd.Flags().BoolVar(&dzFromZ, "dz-from-z", false, "use Z as the incoming gradient, as the course notebook does")
-	cmd.Flags().IntVar(&pad, "pad", 0, "zero padding on each side, in pixels")
-	cmd.Flags().IntVar(&stride, "stride", 1, "stride of the filter window, in pixels")
+	layer.register(cmd)
 	out.register(cmd)
 	return cmd
 }
 
 func newPoolCommand(stdout, stderr io.Writer) *cobra.Command {
-	var aPrev, dA, mode, ties string
-	var size, stride int
+	var layer poolFlags
 	var out exerciseOutput
 	cmd := &cobra.Command{
 		Use:   "pool --a-prev A.npy --size F --stride S --mode max|average --da dA.npy [--out DIR]",
@@ -163,37 +225,22 @@ terminal, it opens the debugger on that layer.`,
 		Example: `  cnndbg pool --a-prev A_prev.npy --size 2 --stride 2 --mode max --da dA.npy --out ref/`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if size < 1 || stride < 1 {
-				return badInputf("--size %d --stride %d: both must be ≥ 1", size, stride)
-			}
-			if mode != "max" && mode != "average" {
-				return badInputf("--mode %q: use max or average", mode)
-			}
-			tieRule, err := net.ParseTies(ties)
-			if err != nil {
-				return badInput(fmt.Errorf("--ties: %w", err))
-			}
-			a, err := readArray("a-prev", aPrev)
+			tieRule, err := layer.check()
 			if err != nil {
 				return err
 			}
-			da, err := readArray("da", dA)
+			a, da, err := layer.read()
 			if err != nil {
 				return err
 			}
-			x, err := net.PoolExercise(a, size, stride, mode, tieRule, da)
+			x, err := net.PoolExercise(a, layer.size, layer.stride, layer.mode, tieRule, da)
 			if err != nil {
 				return badInput(err)
 			}
-			return out.finish(stdout, x, fmt.Sprintf("%s pool exercise: size %d, stride %d", mode, size, stride))
+			return out.finish(stdout, x, fmt.Sprintf("%s pool exercise: size %d, stride %d", layer.mode, layer.size, layer.stride))
 		},
 	}
-	cmd.Flags().StringVar(&aPrev, "a-prev", "", "A_prev `FILE` (.npy, (m, n_H_prev, n_W_prev, n_C))")
-	cmd.Flags().StringVar(&dA, "da", "", "incoming gradient dA `FILE` (.npy, the shape of the pool output)")
-	cmd.Flags().StringVar(&mode, "mode", "max", "pooling mode: max or average")
-	cmd.Flags().StringVar(&ties, "ties", "first", "max pool only: where a tied window's gradient goes: first, all (the x == max(x) mask) or split")
-	cmd.Flags().IntVar(&size, "size", 2, "window size f, in pixels")
-	cmd.Flags().IntVar(&stride, "stride", 2, "stride of the window, in pixels")
+	layer.register(cmd)
 	out.register(cmd)
 	return cmd
 }
