@@ -252,20 +252,7 @@ func TestMoreBadInputs(t *testing.T) {
 			}
 			code, _, stderr := runCLI(t, c.args...)
 			t.Logf("stderr: %s", stderr)
-			if code != 2 {
-				t.Errorf("exit status %d, want 2; stderr %q", code, stderr)
-			}
-			if stderr == "" || strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 {
-				t.Errorf("stderr is not one line: %q", stderr)
-			}
-			if !strings.Contains(stderr, c.want) {
-				t.Errorf("stderr %q does not name %q", stderr, c.want)
-			}
-			for _, bad := range []string{"panic", "goroutine"} {
-				if strings.Contains(stderr, bad) {
-					t.Errorf("stderr mentions %q: %q", bad, stderr)
-				}
-			}
+			checkBadInput(t, code, stderr, c.want)
 		})
 	}
 	if data, _ := os.ReadFile(existing); string(data) != "keep me" {

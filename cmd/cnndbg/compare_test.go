@@ -233,17 +233,7 @@ func TestCompareBadInputExitsTwo(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, c.args...)
-			if code != 2 {
-				t.Errorf("exit status %d, want 2; stderr %q", code, stderr)
-			}
-			if stderr == "" || strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 {
-				t.Errorf("stderr is not one line: %q", stderr)
-			}
-			for _, want := range c.want {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr %q does not name %q", stderr, want)
-				}
-			}
+			checkBadInput(t, code, stderr, c.want...)
 			if stdout != "" {
 				t.Errorf("bad input printed a report: %q", stdout)
 			}

@@ -19,6 +19,28 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
+// checkBadInput fails t unless a run ended as a bad input must: exit status
+// 2 and one line on stderr that contains each of want and shows no panic.
+func checkBadInput(t *testing.T, code int, stderr string, want ...string) {
+	t.Helper()
+	if code != 2 {
+		t.Errorf("exit status %d, want 2; stderr %q", code, stderr)
+	}
+	if stderr == "" || strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 {
+		t.Errorf("stderr is not one line: %q", stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr %q does not contain %q", stderr, w)
+		}
+	}
+	for _, bad := range []string{"panic", "goroutine"} {
+		if strings.Contains(stderr, bad) {
+			t.Errorf("stderr mentions %q: %q", bad, stderr)
+		}
+	}
+}
+
 // writeNPY writes a tensor as a .npy file in dir and returns its path.
 func writeNPY(t *testing.T, dir, name string, tensor *net.Tensor) string {
 	t.Helper()
@@ -85,20 +107,7 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, c.args...)
-			if code != 2 {
-				t.Errorf("exit status %d, want 2; stderr %q", code, stderr)
-			}
-			if strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 || stderr == "" {
-				t.Errorf("stderr is not one line: %q", stderr)
-			}
-			if !strings.Contains(stderr, c.want) {
-				t.Errorf("stderr %q does not name %q", stderr, c.want)
-			}
-			for _, bad := range []string{"panic", "goroutine"} {
-				if strings.Contains(stderr, bad) {
-					t.Errorf("stderr mentions %q: %q", bad, stderr)
-				}
-			}
+			checkBadInput(t, code, stderr, c.want)
 		})
 	}
 	if data, _ := os.ReadFile(existing); string(data) != "keep me" {

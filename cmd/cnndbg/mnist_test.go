@@ -258,20 +258,7 @@ func TestBadMNISTAndImageInputs(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, append([]string{"record", "-o", out, "--force"}, c.args...)...)
-			if code != 2 {
-				t.Errorf("exit %d, want 2; stderr %q", code, stderr)
-			}
-			if strings.Count(stderr, "\n") != 1 {
-				t.Errorf("stderr is not one line: %q", stderr)
-			}
-			for _, want := range c.want {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr %q does not contain %q", stderr, want)
-				}
-			}
-			if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
-				t.Errorf("stderr shows a panic: %q", stderr)
-			}
+			checkBadInput(t, code, stderr, c.want...)
 		})
 	}
 	if _, err := os.Stat(out); err == nil {

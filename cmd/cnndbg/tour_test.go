@@ -44,16 +44,10 @@ func TestKeyFlagErrors(t *testing.T) {
 		{[]string{"tour", "extra"}, "tour takes no arguments"},
 	}
 	for _, c := range cases {
-		code, _, stderr := runCLI(t, c.args...)
-		if code != 2 {
-			t.Errorf("%v: exit status %d, want 2", c.args, code)
-		}
-		if !strings.Contains(stderr, c.want) {
-			t.Errorf("%v: stderr %q, want it to contain %q", c.args, stderr, c.want)
-		}
-		if n := strings.Count(stderr, "\n"); n != 1 {
-			t.Errorf("%v: stderr has %d lines, want 1: %q", c.args, n, stderr)
-		}
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, c.args...)
+			checkBadInput(t, code, stderr, c.want)
+		})
 	}
 }
 
