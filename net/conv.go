@@ -14,8 +14,8 @@ type Conv struct {
 	name        string
 	F           int
 	Stride, Pad int
-	W, B        *Tensor
-	nCPrev, nC  int
+	linearParams
+	nCPrev, nC int
 }
 
 // NewConv returns a conv layer with the given weights. It panics if W is not
@@ -26,28 +26,13 @@ func NewConv(name string, w, b *Tensor, stride, pad int) *Conv {
 	if f != f2 || !slices.Equal(b.Shape, []int{1, 1, 1, nC}) {
 		panic(fmt.Sprintf("net: conv %s: W %v and b %v do not fit", name, w.Shape, b.Shape))
 	}
-	return &Conv{name: name, F: f, Stride: stride, Pad: pad, W: w, B: b, nCPrev: nCPrev, nC: nC}
+	return &Conv{name: name, F: f, Stride: stride, Pad: pad, linearParams: linearParams{W: w, B: b}, nCPrev: nCPrev, nC: nC}
 }
 
 func (l *Conv) Name() string { return l.name }
 func (l *Conv) Kind() string { return "conv" }
 func (l *Conv) Roles() Roles { return linearRoles }
 func (l *Conv) Hyper() []any { return []any{"f", l.F, "stride", l.Stride, "pad", l.Pad} }
-func (l *Conv) Params() []Parameter {
-	return []Parameter{{Role: "W", Value: l.W}, {Role: "b", Value: l.B}}
-}
-
-// SetParam replaces W or b.
-func (l *Conv) SetParam(role string, value *Tensor) {
-	switch role {
-	case "W":
-		l.W = value
-	case "b":
-		l.B = value
-	default:
-		panic("net: conv has no parameter " + role)
-	}
-}
 
 // OutShape returns (n_H, n_W, n_C) for an input (n_H_prev, n_W_prev, n_C_prev).
 func (l *Conv) OutShape(in []int) ([]int, error) {

@@ -13,8 +13,8 @@ import (
 // Dense is a fully connected layer Z = A_prev · W + b with W (n_in, n_out)
 // and b (1, n_out).
 type Dense struct {
-	name      string
-	W, B      *Tensor
+	name string
+	linearParams
 	nIn, nOut int
 }
 
@@ -25,28 +25,13 @@ func NewDense(name string, w, b *Tensor) *Dense {
 	if !slices.Equal(b.Shape, []int{1, nOut}) {
 		panic(fmt.Sprintf("net: dense %s: W %v and b %v do not fit", name, w.Shape, b.Shape))
 	}
-	return &Dense{name: name, W: w, B: b, nIn: nIn, nOut: nOut}
+	return &Dense{name: name, linearParams: linearParams{W: w, B: b}, nIn: nIn, nOut: nOut}
 }
 
 func (l *Dense) Name() string { return l.name }
 func (l *Dense) Kind() string { return "dense" }
 func (l *Dense) Hyper() []any { return []any{"units", l.nOut} }
 func (l *Dense) Roles() Roles { return linearRoles }
-func (l *Dense) Params() []Parameter {
-	return []Parameter{{Role: "W", Value: l.W}, {Role: "b", Value: l.B}}
-}
-
-// SetParam replaces W or b.
-func (l *Dense) SetParam(role string, value *Tensor) {
-	switch role {
-	case "W":
-		l.W = value
-	case "b":
-		l.B = value
-	default:
-		panic("net: dense has no parameter " + role)
-	}
-}
 
 func (l *Dense) OutShape(in []int) ([]int, error) {
 	if len(in) != 1 {

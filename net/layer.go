@@ -39,6 +39,27 @@ var standardRoles = Roles{In: "A_prev", Out: "A", DIn: "dA_prev", DOut: "dA"}
 // linearRoles are the roles of conv and dense layers.
 var linearRoles = Roles{In: "A_prev", Out: "Z", DIn: "dA_prev", DOut: "dZ"}
 
+// linearParams are the weights W and the bias b of a conv or dense layer.
+type linearParams struct {
+	W, B *Tensor
+}
+
+func (p *linearParams) Params() []Parameter {
+	return []Parameter{{Role: "W", Value: p.W}, {Role: "b", Value: p.B}}
+}
+
+// SetParam replaces W or b.
+func (p *linearParams) SetParam(role string, value *Tensor) {
+	switch role {
+	case "W":
+		p.W = value
+	case "b":
+		p.B = value
+	default:
+		panic("net: conv and dense layers have no parameter " + role)
+	}
+}
+
 // Parameter is one trainable tensor of a layer.
 type Parameter struct {
 	// Role is W or b.
