@@ -189,7 +189,12 @@ func fileError(path string, err error) error {
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("%s: permission denied: check the file's permissions", path)
 	}
-	return fmt.Errorf("%s: cannot read: %v", path, unwrapPathError(err))
+	// The message names path already, so drop the copy that os errors carry.
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		err = pathErr.Err
+	}
+	return fmt.Errorf("%s: cannot read: %v", path, err)
 }
 
 // readNPYHeader reads and checks the magic string, version, header length and
@@ -521,7 +526,7 @@ func fortranToC(data []float64, shape []int) []float64 {
 // a temporary file renamed into place. Without overwrite it rejects an
 // existing file.
 func WriteNPY(path string, t *Tensor, overwrite bool) error {
-	return WriteFileAtomic(path, overwrite, func(w io.Writer) error {
+	return trace.WriteFileAtomic(path, overwrite, func(w io.Writer) error {
 		return EncodeNPY(w, t)
 	})
 }

@@ -118,7 +118,7 @@ func npzOpenError(path string, err error) error {
 // rejects an existing file.
 func WriteNPZ(path string, arrays map[string]*Tensor, order []string, overwrite bool) error {
 	keys := npzKeys(arrays, order)
-	return WriteFileAtomic(path, overwrite, func(w io.Writer) error {
+	return trace.WriteFileAtomic(path, overwrite, func(w io.Writer) error {
 		zw := zip.NewWriter(w)
 		for _, key := range keys {
 			member, err := zw.CreateHeader(&zip.FileHeader{Name: key + ".npy", Method: zip.Store})

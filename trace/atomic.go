@@ -1,4 +1,4 @@
-package net
+package trace
 
 import (
 	"bufio"
@@ -31,7 +31,7 @@ func writeFileAtomic(path string, overwrite bool, write func(io.Writer) error, i
 	mode := fs.FileMode(0o644)
 	switch {
 	case statErr == nil && !overwrite:
-		return fmt.Errorf("%s already exists: pass --force to replace it, or choose another name", path)
+		return existsError(path)
 	case statErr == nil && !info.Mode().IsRegular():
 		return fmt.Errorf("%s is not a regular file: choose another name", path)
 	case statErr == nil:
@@ -60,7 +60,7 @@ func writeFileAtomic(path string, overwrite bool, write func(io.Writer) error, i
 		}
 	}()
 
-	bw := bufio.NewWriterSize(tmp, 1<<16)
+	bw := bufio.NewWriterSize(tmp, 1<<20)
 	if err := write(bw); err != nil {
 		return fmt.Errorf("writing %s failed: %w", path, err)
 	}
@@ -96,13 +96,23 @@ func moveIntoPlace(tmpPath, path string, overwrite bool) error {
 			return nil
 		}
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists: pass --force to replace it, or choose another name", path)
+			return existsError(path)
+		}
+		// The file system has no hard links: check again, then rename.
+		if _, err := os.Lstat(path); err == nil {
+			return existsError(path)
 		}
 	}
 	if err := os.Rename(tmpPath, path); err != nil {
 		return fmt.Errorf("%s: cannot move the written file into place: %v", path, unwrapPathError(err))
 	}
 	return nil
+}
+
+// existsError is the error for an output file that exists when the caller
+// did not ask to replace it.
+func existsError(path string) error {
+	return fmt.Errorf("%s already exists: pass --force to replace it, or choose another name", path)
 }
 
 // syncDir flushes a folder's entries so that a rename survives a crash. Not

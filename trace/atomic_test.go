@@ -1,4 +1,4 @@
-package net
+package trace
 
 import (
 	"errors"
@@ -43,7 +43,7 @@ func TestWriteFileAtomicFailedWriteKeepsOldFile(t *testing.T) {
 		w.Write(make([]byte, 1<<17))
 		return diskFull
 	})
-	checkUserError(t, err, path, "no space left on device")
+	checkOneLineError(t, err, path, "no space left on device")
 	if !errors.Is(err, diskFull) {
 		t.Errorf("error %v does not wrap the write's error", err)
 	}
@@ -88,7 +88,7 @@ func TestWriteFileAtomicWithoutOverwrite(t *testing.T) {
 	checkOnlyFile(t, dir, "out.npz", "first")
 
 	err := WriteFileAtomic(path, false, write("second"))
-	checkUserError(t, err, path, "already exists", "pass --force")
+	checkOneLineError(t, err, path, "already exists", "pass --force")
 	checkOnlyFile(t, dir, "out.npz", "first")
 
 	if err := WriteFileAtomic(path, true, write("second")); err != nil {
@@ -127,8 +127,8 @@ func TestWriteFileAtomicBadTarget(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "no", "such", "folder", "out.npy")
 	err := WriteFileAtomic(missing, false, func(w io.Writer) error { return nil })
-	checkUserError(t, err, missing, "does not exist: create it or choose another path")
+	checkOneLineError(t, err, missing, "does not exist: create it or choose another path")
 
 	err = WriteFileAtomic(dir, true, func(w io.Writer) error { return nil })
-	checkUserError(t, err, dir, "not a regular file")
+	checkOneLineError(t, err, dir, "not a regular file")
 }
