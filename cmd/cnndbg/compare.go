@@ -86,29 +86,42 @@ func readGiven(cmd *cobra.Command, given []*givenArray) (map[string]*net.Tensor,
 	return arrays, nil
 }
 
-// compareScreen holds the flags that choose between compare's report and
-// its diff mode on the screen.
+// compareScreen is the set of flags that shape compare's output: the report or
+// the diff mode on the screen, the tolerance and how many terms to list.
 type compareScreen struct {
 	noScreen bool
 	tol      float64
+	top      int
 	screen   screenFlags
+	// note explains a tolerance that options chose from the arrays' dtype.
+	note string
 }
 
 func (f *compareScreen) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noScreen, "no-screen", false, "print the report even on a terminal, instead of opening the debugger in diff mode")
 	cmd.Flags().Float64Var(&f.tol, "tol", 0, "an element matches within this absolute or relative error; default 1e-8, or 1e-4 when an array is float32 (1e-2 for float16)")
+	cmd.Flags().IntVar(&f.top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
 	f.screen.register(cmd)
 }
 
-// options returns the tolerance to compare with, and a note for the report
-// when it follows from the arrays' dtype: float32 arrays from a learner's
-// notebook carry rounding errors far above 1e-8.
-func (f *compareScreen) options(paths ...string) (net.CompareOptions, string, error) {
+// check rejects a --tol or --top that cannot be used.
+func (f *compareScreen) check() error {
 	if f.tol < 0 || f.tol != f.tol {
-		return net.CompareOptions{}, "", badInputf("--tol %v: the tolerance must be a number ≥ 0", f.tol)
+		return badInputf("--tol %v: the tolerance must be a number ≥ 0", f.tol)
 	}
+	if f.top < 1 {
+		return badInputf("--top %d: show at least 1 term", f.top)
+	}
+	return nil
+}
+
+// options returns the tolerance to compare with. When the tolerance follows
+// from the arrays' dtype, it sets the note that the report's header gives:
+// float32 arrays from a learner's notebook carry rounding errors far above
+// 1e-8.
+func (f *compareScreen) options(paths ...string) (net.CompareOptions, error) {
 	if f.tol > 0 {
-		return net.CompareOptions{Tolerance: f.tol}, "", nil
+		return net.CompareOptions{Tolerance: f.tol}, nil
 	}
 	tol, loosest := net.CompareTolerance, ""
 	for _, path := range paths {
@@ -117,16 +130,16 @@ func (f *compareScreen) options(paths ...string) (net.CompareOptions, string, er
 		}
 		dtype, err := net.ReadNPYDtype(path)
 		if err != nil {
-			return net.CompareOptions{}, "", badInput(err)
+			return net.CompareOptions{}, badInput(err)
 		}
 		if t := net.ToleranceFor(dtype); t > tol {
 			tol, loosest = t, dtype
 		}
 	}
-	if loosest == "" {
-		return net.CompareOptions{Tolerance: tol}, "", nil
+	if loosest != "" {
+		f.note = fmt.Sprintf("tolerance %s because an array is %s (--tol sets another)", formatTolerance(tol), loosest)
 	}
-	return net.CompareOptions{Tolerance: tol}, fmt.Sprintf("tolerance %s because an array is %s (--tol sets another)", formatTolerance(tol), loosest), nil
+	return net.CompareOptions{Tolerance: tol}, nil
 }
 
 // givenPaths returns the files of the given arrays.
@@ -138,14 +151,17 @@ func givenPaths(given []*givenArray) []string {
 	return paths
 }
 
-// finish prints the report when stdout is not a terminal or --no-screen is
-// set. Otherwise it opens the debugger in diff mode and, once the screen
+// finish prints the report, under header and the tolerance note, when
+// stdout is not a terminal or --no-screen is set. Otherwise it opens the debugger in diff mode and, once the screen
 // closes, prints one line per array so the outcome stays in the terminal.
 // Either way it returns checkFailed when an array does not match.
-func (f *compareScreen) finish(stdout io.Writer, r *net.Report, header string, top int) error {
+func (f *compareScreen) finish(stdout io.Writer, r *net.Report, header string) error {
+	if f.note != "" {
+		header += "; " + f.note
+	}
 	if f.noScreen || !interactive(stdout) {
 		fmt.Fprintln(stdout, header)
-		return printReport(stdout, r, top)
+		return printReport(stdout, r, f.top)
 	}
 	if err := showWith(stdout, r.Exercise.Trace, f.screen, tui.Options{Title: header, Compare: r}); err != nil {
 		return err
@@ -182,7 +198,6 @@ func printVerdicts(w io.Writer, r *net.Report) error {
 
 func newCompareConvCommand(stdout io.Writer) *cobra.Command {
 	var layer convFlags
-	var top int
 	var screen compareScreen
 	cmd := &cobra.Command{
 		Use:   "conv --a-prev A.npy --w W.npy --b b.npy --pad P --stride S (--dz dZ.npy | --dz-from-z) --given-dW MINE.npy ...",
@@ -199,8 +214,8 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 		if err := layer.check("compare conv needs the incoming gradient your conv_backward used: --dz dZ.npy, or --dz-from-z if it was Z itself, as in the course notebook"); err != nil {
 			return err
 		}
-		if top < 1 {
-			return badInputf("--top %d: show at least 1 term", top)
+		if err := screen.check(); err != nil {
+			return err
 		}
 		mine, err := readGiven(cmd, given)
 		if err != nil {
@@ -210,7 +225,7 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 		if err != nil {
 			return err
 		}
-		opts, note, err := screen.options(append(givenPaths(given), layer.paths()...)...)
+		opts, err := screen.options(append(givenPaths(given), layer.paths()...)...)
 		if err != nil {
 			return err
 		}
@@ -223,20 +238,15 @@ dZ, as 'cnndbg conv' does, and checks each array you give with --given-Z,
 			source = "dZ = Z (--dz-from-z, as the course notebook does)"
 		}
 		header := fmt.Sprintf("compare conv: pad %d, stride %d, %s", layer.pad, layer.stride, source)
-		if note != "" {
-			header += "; " + note
-		}
-		return screen.finish(stdout, r, header, top)
+		return screen.finish(stdout, r, header)
 	}
 	layer.register(cmd)
-	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
 	screen.register(cmd)
 	return cmd
 }
 
 func newComparePoolCommand(stdout io.Writer) *cobra.Command {
 	var layer poolFlags
-	var top int
 	var screen compareScreen
 	cmd := &cobra.Command{
 		Use:   "pool --a-prev A.npy --size F --stride S --mode max|average --da dA.npy --given-dA-prev MINE.npy ...",
@@ -258,8 +268,8 @@ does; the course's x == max(x) mask sends it to every tied element. Pass
 		if err != nil {
 			return err
 		}
-		if top < 1 {
-			return badInputf("--top %d: show at least 1 term", top)
+		if err := screen.check(); err != nil {
+			return err
 		}
 		mine, err := readGiven(cmd, given)
 		if err != nil {
@@ -269,7 +279,7 @@ does; the course's x == max(x) mask sends it to every tied element. Pass
 		if err != nil {
 			return err
 		}
-		opts, note, err := screen.options(append(givenPaths(given), layer.aPrev, layer.dA)...)
+		opts, err := screen.options(append(givenPaths(given), layer.aPrev, layer.dA)...)
 		if err != nil {
 			return err
 		}
@@ -281,13 +291,9 @@ does; the course's x == max(x) mask sends it to every tied element. Pass
 		if layer.mode == "max" {
 			header += fmt.Sprintf(", ties %s", tieRule)
 		}
-		if note != "" {
-			header += "; " + note
-		}
-		return screen.finish(stdout, r, header, top)
+		return screen.finish(stdout, r, header)
 	}
 	layer.register(cmd)
-	cmd.Flags().IntVar(&top, "top", 12, "how many of the largest terms of the first wrong element to list; the rest are counted")
 	screen.register(cmd)
 	return cmd
 }
