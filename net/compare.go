@@ -109,6 +109,35 @@ func (r *Report) Matches() bool {
 	return true
 }
 
+// Failed returns the names of the given arrays that do not match.
+func (r *Report) Failed() []string {
+	var names []string
+	for _, c := range r.Comparisons {
+		if !c.Matches() {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// Summary returns one sentence on how many of the given arrays match, such
+// as "all 3 arrays match", "1 of 2 arrays does not match" or, for a single
+// array, "your dW matches".
+func (r *Report) Summary() string {
+	n, failed := len(r.Comparisons), len(r.Failed())
+	switch {
+	case n == 1 && failed == 0:
+		return "your " + r.Comparisons[0].Name + " matches"
+	case n == 1:
+		return "your " + r.Comparisons[0].Name + " does not match"
+	case failed == 0:
+		return fmt.Sprintf("all %d arrays match", n)
+	case failed == 1:
+		return fmt.Sprintf("1 of %d arrays does not match", n)
+	}
+	return fmt.Sprintf("%d of %d arrays do not match", failed, n)
+}
+
 // ExplainFirst explains the correct value of the first wrong element of c,
 // term by term. It returns nil when no element of c is wrong.
 func (r *Report) ExplainFirst(c *Comparison) (*Explanation, error) {
@@ -192,6 +221,18 @@ func compareExercise(ex *Exercise, layer string, given map[string]*Tensor, finge
 		r.Comparisons = append(r.Comparisons, c)
 	}
 	return r, nil
+}
+
+// NoKnownMistake returns the sentence for an array that no known mistake
+// reproduces, with how many known mistakes were tried.
+func (c *Comparison) NoKnownMistake() string {
+	switch c.Tried {
+	case 0:
+		return fmt.Sprintf("cnndbg knows no mistakes for %s on these inputs", c.Name)
+	case 1:
+		return fmt.Sprintf("the one known mistake for %s on these inputs does not give your array", c.Name)
+	}
+	return fmt.Sprintf("none of the %d known mistakes for %s on these inputs gives your array", c.Tried, c.Name)
 }
 
 // matchFingerprints keeps the known mistakes whose result equals Given.

@@ -57,17 +57,15 @@ func (a *comparedArray) isWrong(off int) bool {
 
 // banner sums up the comparison in one line for the top of the screen.
 func (d *compareMode) banner() string {
-	var failed []string
-	for _, a := range d.arrays {
-		if !a.c.Matches() {
-			failed = append(failed, a.c.Name)
-		}
-	}
+	text := "compare: " + d.report.Summary()
+	failed := d.report.Failed()
 	if len(failed) == 0 {
-		return fmt.Sprintf("compare: all %d of your arrays match", len(d.arrays))
+		return text
 	}
-	return fmt.Sprintf("compare: %d of %d arrays do not match (%s) · x/X: next/previous wrong element",
-		len(failed), len(d.arrays), strings.Join(failed, ", "))
+	if len(d.arrays) > 1 {
+		text += " (" + strings.Join(failed, ", ") + ")"
+	}
+	return text + " · x/X: next/previous wrong value"
 }
 
 // startCompare selects the first wrong element of the first array that has
@@ -398,7 +396,8 @@ func compareFindings(c *net.Comparison) string {
 		fmt.Fprintf(&b, "%s: %d of %d elements wrong, max |error| %.4g.", c.Name, c.Wrong, len(c.Expected.Data), c.MaxAbsErr)
 	}
 	if len(c.Fingerprints) == 0 {
-		fmt.Fprintf(&b, "\nNone of the %d known mistakes for %s gives your array: start from its wrong elements and their terms.", c.Tried, c.Name)
+		text := c.NoKnownMistake()
+		fmt.Fprintf(&b, "\n%s%s: start from its wrong elements and their terms.", strings.ToUpper(text[:1]), text[1:])
 	}
 	for _, fp := range c.Fingerprints {
 		fmt.Fprintf(&b, "\nKnown mistake: your %s equals what you get when %s.\nFix: %s.", c.Name, fp.Mistake, fp.Fix)

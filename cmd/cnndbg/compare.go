@@ -93,8 +93,9 @@ type compareScreen struct {
 	tol      float64
 	top      int
 	screen   screenFlags
-	// note explains a tolerance that options chose from the arrays' dtype.
-	note string
+	// tolReason is the reason for a tolerance that options chose from the
+	// arrays' dtype.
+	tolReason string
 }
 
 func (f *compareScreen) register(cmd *cobra.Command) {
@@ -116,7 +117,7 @@ func (f *compareScreen) check() error {
 }
 
 // options returns the tolerance to compare with. When the tolerance follows
-// from the arrays' dtype, it sets the note that the report's header gives:
+// from the arrays' dtype, it sets tolReason, which the output gives with it:
 // float32 arrays from a learner's notebook carry rounding errors far above
 // 1e-8.
 func (f *compareScreen) options(paths ...string) (net.CompareOptions, error) {
@@ -137,7 +138,7 @@ func (f *compareScreen) options(paths ...string) (net.CompareOptions, error) {
 		}
 	}
 	if loosest != "" {
-		f.note = fmt.Sprintf("tolerance %s because an array is %s (--tol sets another)", formatTolerance(tol), loosest)
+		f.tolReason = fmt.Sprintf("because an array is %s (--tol sets another)", loosest)
 	}
 	return net.CompareOptions{Tolerance: tol}, nil
 }
@@ -151,17 +152,18 @@ func givenPaths(given []*givenArray) []string {
 	return paths
 }
 
-// finish prints the report, under header and the tolerance note, when
-// stdout is not a terminal or --no-screen is set. Otherwise it opens the debugger in diff mode and, once the screen
-// closes, prints one line per array so the outcome stays in the terminal.
-// Either way it returns checkFailed when an array does not match.
+// finish prints header and the report when stdout is not a terminal or
+// --no-screen is set. Otherwise it opens the debugger in diff mode and,
+// once the screen closes, prints one line per array so the outcome stays in
+// the terminal. Either way it returns checkFailed when an array does not
+// match.
 func (f *compareScreen) finish(stdout io.Writer, r *net.Report, header string) error {
-	if f.note != "" {
-		header += "; " + f.note
-	}
 	if f.noScreen || !interactive(stdout) {
 		fmt.Fprintln(stdout, header)
-		return printReport(stdout, r, f.top)
+		return printReport(stdout, r, f.top, f.tolReason)
+	}
+	if f.tolReason != "" {
+		header += fmt.Sprintf("; tolerance %s %s", formatTolerance(r.Tolerance), f.tolReason)
 	}
 	if err := showWith(stdout, r.Exercise.Trace, f.screen, tui.Options{Title: header, Compare: r}); err != nil {
 		return err
@@ -188,12 +190,11 @@ func printVerdicts(w io.Writer, r *net.Report) error {
 			fmt.Fprintf(w, "    known mistake: your %s equals what you get when %s; fix: %s.\n", c.Name, fp.Mistake, fp.Fix)
 		}
 	}
-	if failed == 0 {
-		fmt.Fprintf(w, "all %d arrays match\n", len(r.Comparisons))
-		return nil
+	fmt.Fprintln(w, r.Summary())
+	if failed > 0 {
+		return checkFailed{what: "compare"}
 	}
-	fmt.Fprintf(w, "%d of %d arrays do not match\n", failed, len(r.Comparisons))
-	return checkFailed{what: "compare"}
+	return nil
 }
 
 func newCompareConvCommand(stdout io.Writer) *cobra.Command {
@@ -311,12 +312,17 @@ func readArrays(flags [][2]string) ([]*net.Tensor, error) {
 	return arrays, nil
 }
 
-// printReport writes one line per array, then for each array that does not
+// printReport writes the tolerance, with the reason for it when one is given,
+// then one line per array, then for each array that does not
 // match its errors, the known mistakes that reproduce it and the correct
 // value of its first wrong element, term by term. It returns checkFailed
 // when an array does not match.
-func printReport(w io.Writer, r *net.Report, top int) error {
-	fmt.Fprintf(w, "tolerance %s, absolute or relative to the correct value\n\n", formatTolerance(r.Tolerance))
+func printReport(w io.Writer, r *net.Report, top int, reason string) error {
+	line := fmt.Sprintf("tolerance %s, absolute or relative to the correct value", formatTolerance(r.Tolerance))
+	if reason != "" {
+		line += ", " + reason
+	}
+	fmt.Fprintf(w, "%s\n\n", line)
 	width := 0
 	for _, c := range r.Comparisons {
 		width = max(width, len(c.Name))
@@ -340,12 +346,11 @@ func printReport(w io.Writer, r *net.Report, top int) error {
 	}
 
 	fmt.Fprintln(w)
-	if failed == 0 {
-		fmt.Fprintf(w, "all %d arrays match\n", len(r.Comparisons))
-		return nil
+	fmt.Fprintln(w, r.Summary())
+	if failed > 0 {
+		return checkFailed{what: "compare"}
 	}
-	fmt.Fprintf(w, "%d of %d arrays do not match\n", failed, len(r.Comparisons))
-	return checkFailed{what: "compare"}
+	return nil
 }
 
 // verdict returns the one-line outcome for an array.
@@ -385,7 +390,7 @@ func printMismatch(w io.Writer, r *net.Report, c *net.Comparison) {
 	}
 
 	if len(c.Fingerprints) == 0 {
-		fmt.Fprintf(w, "  known mistakes: none of the %d known mistakes for %s on these inputs gives your array\n", c.Tried, c.Name)
+		fmt.Fprintf(w, "  known mistakes: %s\n", c.NoKnownMistake())
 	}
 	for _, fp := range c.Fingerprints {
 		fmt.Fprintf(w, "  known mistake: your %s equals what you get when %s.\n", c.Name, fp.Mistake)

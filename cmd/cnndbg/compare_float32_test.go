@@ -59,6 +59,9 @@ func TestCompareFloat32ArraysMatch(t *testing.T) {
 	if !strings.Contains(stdout, "because an array is float32") {
 		t.Errorf("the report does not say why the tolerance is looser:\n%s", stdout)
 	}
+	if n := strings.Count(stdout, "tolerance 0.0001"); n != 1 {
+		t.Errorf("the report gives the tolerance %d times, want once:\n%s", n, stdout)
+	}
 
 	code, stdout, _ = runCLI(t, append(args, "--tol", "1e-12")...)
 	if code != 1 {

@@ -108,7 +108,7 @@ func TestCompareConvOffByOneLoopBound(t *testing.T) {
 		"conv.dA_prev[0,3,0,0] = ",
 		"Σ terms",
 		"none of the",
-		"1 of 2 arrays do not match",
+		"1 of 2 arrays does not match",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
