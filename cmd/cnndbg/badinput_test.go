@@ -243,6 +243,10 @@ func TestMoreBadInputs(t *testing.T) {
 		{"pool unknown ties", []string{"pool", "--a-prev", input, "--ties", "random", "--da", input, "--out", out("pool")}, nil, "random"},
 		{"pool three-dimensional input", []string{"pool", "--a-prev", f.write(t, "A3.npy", npyBytes(t, ramp(4, 4, 2))), "--da", input, "--out", out("pool")}, nil, "A_prev"},
 		{"gradcheck eps zero", []string{"gradcheck", "--eps", "0"}, nil, "--eps"},
+		{"stride not a number", []string{"conv", "--stride", "two"}, nil, `--stride takes a whole number such as 1, not "two"`},
+		{"seed negative", []string{"record", "-o", out("seed.cnndbg"), "--seed", "-3"}, nil, `--seed takes a whole number ≥ 0 such as 0, not "-3"`},
+		{"force not a boolean", []string{"record", "-o", out("force.cnndbg"), "--force=maybe"}, nil, `--force takes true or false, not "maybe"`},
+		{"key delay not a duration", []string{"tour", "--key-delay", "soon"}, nil, `--key-delay takes a duration such as 100ms, not "soon"`},
 		{"gradcheck negative sample", []string{"gradcheck", "--max-elements", "-1"}, nil, "-1"},
 	}
 	for _, c := range cases {

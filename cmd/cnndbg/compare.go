@@ -81,7 +81,7 @@ func readGiven(cmd *cobra.Command, given []*givenArray) (map[string]*net.Tensor,
 		arrays[g.name] = t
 	}
 	if len(arrays) == 0 {
-		return nil, badInputf("%s needs at least one of your arrays to check: %s", cmd.CommandPath(), strings.Join(flags, ", "))
+		return nil, badInputf("%s needs at least one of your arrays to check: %s", commandName(cmd), strings.Join(flags, ", "))
 	}
 	return arrays, nil
 }

@@ -84,9 +84,9 @@ func explainArgs(firstNonFinite *bool) cobra.PositionalArgs {
 		case *firstNonFinite && len(args) == 2:
 			return badInputf("explain --first-nonfinite finds the target itself: give TRACE alone, without %q", args[1])
 		case *firstNonFinite && len(args) != 1:
-			return badInputf("explain --first-nonfinite needs TRACE, got %d arguments (see '%s --help')", len(args), cmd.CommandPath())
+			return badInputf("explain --first-nonfinite needs TRACE, got %s (see '%s --help')", countOf(len(args), "argument"), cmd.CommandPath())
 		case !*firstNonFinite && len(args) != 2:
-			return badInputf("explain needs TRACE and TARGET, or TRACE and --first-nonfinite; got %d arguments (see '%s --help')", len(args), cmd.CommandPath())
+			return badInputf("explain needs TRACE and TARGET, or TRACE and --first-nonfinite, got %s (see '%s --help')", countOf(len(args), "argument"), cmd.CommandPath())
 		}
 		return nil
 	}

@@ -20,7 +20,8 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 }
 
 // checkBadInput fails t unless a run ended as a bad input must: exit status
-// 2 and one line on stderr that contains each of want and shows no panic.
+// 2 and one line on stderr that contains each of want, names the program
+// once and shows no panic.
 func checkBadInput(t *testing.T, code int, stderr string, want ...string) {
 	t.Helper()
 	if code != 2 {
@@ -28,6 +29,9 @@ func checkBadInput(t *testing.T, code int, stderr string, want ...string) {
 	}
 	if stderr == "" || strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 {
 		t.Errorf("stderr is not one line: %q", stderr)
+	}
+	if strings.HasPrefix(stderr, "cnndbg: cnndbg ") {
+		t.Errorf("stderr names the program twice: %q", stderr)
 	}
 	for _, w := range want {
 		if !strings.Contains(stderr, w) {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/cnndbg/cnndbg/net"
@@ -55,9 +57,7 @@ network on 64 real MNIST test digits.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return badInputf("%v (see '%s --help')", err, cmd.CommandPath())
-	})
+	root.SetFlagErrorFunc(flagError)
 	screen.register(root)
 	root.AddCommand(
 		newViewCommand(stdout, stderr),
@@ -75,13 +75,55 @@ network on 64 real MNIST test digits.`,
 	return root
 }
 
+// flagForm describes the values a flag of the given pflag type takes, with
+// def, its default, as the example where it helps. It returns "" for types
+// whose own errors are already plain.
+func flagForm(kind, def string) string {
+	switch kind {
+	case "int":
+		return "a whole number such as " + def
+	case "uint64":
+		return "a whole number ≥ 0 such as " + def
+	case "float64":
+		return "a number such as " + def
+	case "bool":
+		return "true or false"
+	case "duration":
+		return "a duration such as " + def
+	}
+	return ""
+}
+
+// flagError turns a flag parsing error into a usage error. A value of the
+// wrong kind, which pflag reports with Go's strconv message, becomes a line
+// that names the flag, the value and the form it takes.
+func flagError(cmd *cobra.Command, err error) error {
+	var invalid *pflag.InvalidValueError
+	if errors.As(err, &invalid) {
+		flag := invalid.GetFlag()
+		if form := flagForm(flag.Value.Type(), flag.DefValue); form != "" {
+			return badInputf("--%s takes %s, not %q (see '%s --help')", flag.Name, form, invalid.GetValue(), cmd.CommandPath())
+		}
+	}
+	return badInputf("%v (see '%s --help')", err, cmd.CommandPath())
+}
+
+// commandName returns the command's path without the program name, such as
+// "compare conv", for messages that already start with "cnndbg: ".
+func commandName(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return cmd.Name()
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
 // noArgs rejects any positional argument with a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		if cmd.HasSubCommands() {
 			return badInputf("unknown command %q (see '%s --help' for the commands)", args[0], cmd.CommandPath())
 		}
-		return badInputf("%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+		return badInputf("%s takes no arguments, got %q", commandName(cmd), strings.Join(args, " "))
 	}
 	return nil
 }
@@ -90,7 +132,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != len(names) {
-			return badInputf("%s needs %s, got %d arguments (see '%s --help')", cmd.CommandPath(), strings.Join(names, " and "), len(args), cmd.CommandPath())
+			return badInputf("%s needs %s, got %s (see '%s --help')", commandName(cmd), strings.Join(names, " and "), countOf(len(args), "argument"), cmd.CommandPath())
 		}
 		return nil
 	}

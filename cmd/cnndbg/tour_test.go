@@ -40,7 +40,7 @@ func TestKeyFlagErrors(t *testing.T) {
 		{[]string{"--exit-after-keys"}, "--exit-after-keys needs --keys"},
 		{[]string{"tour", "--pace", "-1"}, "--pace -1"},
 		{[]string{"tour", "--pace", "NaN"}, "--pace NaN"},
-		{[]string{"tour", "--pace", "soon"}, `invalid argument "soon" for "--pace"`},
+		{[]string{"tour", "--pace", "soon"}, `--pace takes a number such as 3, not "soon"`},
 		{[]string{"tour", "extra"}, "tour takes no arguments"},
 	}
 	for _, c := range cases {
