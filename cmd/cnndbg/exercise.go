@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -44,8 +47,15 @@ func (o *exerciseOutput) finish(stdout io.Writer, x *net.Exercise, title string)
 		}
 		return showWith(stdout, x.Trace, o.screen, opts)
 	}
+	if err := o.checkTargets(x.Order); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return badInputf("--out %s: cannot create the folder: %v", o.out, err)
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err
+		}
+		return badInputf("--out %s: cannot create the folder: %v: choose another folder", o.out, err)
 	}
 	for _, name := range x.Order {
 		path := filepath.Join(o.out, name+".npy")
@@ -62,6 +72,31 @@ func (o *exerciseOutput) finish(stdout io.Writer, x *net.Exercise, title string)
 		fmt.Fprintf(stdout, "%-8s shape %-16s mean %.16g → %s\n", name, trace.FormatShape(t.Shape), sum/float64(max(len(t.Data), 1)), filepath.Join(o.out, name+".npy"))
 	}
 	return nil
+}
+
+// checkTargets rejects an --out that is a file, and without --force an
+// --out that already holds one of the arrays' files, before any is written,
+// so a refused run leaves the folder as it was.
+func (o *exerciseOutput) checkTargets(names []string) error {
+	if info, err := os.Stat(o.out); err == nil && !info.IsDir() {
+		return badInputf("--out %s is a file, not a folder: give a folder name, e.g. --out ref/", o.out)
+	}
+	if o.force {
+		return nil
+	}
+	var existing []string
+	for _, name := range names {
+		if _, err := os.Lstat(filepath.Join(o.out, name+".npy")); err == nil {
+			existing = append(existing, name+".npy")
+		}
+	}
+	switch len(existing) {
+	case 0:
+		return nil
+	case 1:
+		return badInputf("--out %s already holds %s: pass --force to replace it, or choose another folder", o.out, existing[0])
+	}
+	return badInputf("--out %s already holds %s: pass --force to replace them, or choose another folder", o.out, strings.Join(existing, ", "))
 }
 
 // readArray reads a required .npy flag.

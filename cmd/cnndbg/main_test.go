@@ -192,6 +192,46 @@ func TestConvExerciseWritesArrays(t *testing.T) {
 	}
 }
 
+func TestConvOutWritesNothingOverAnExistingFile(t *testing.T) {
+	dir := t.TempDir()
+	a := writeNPY(t, dir, "A.npy", ramp(2, 5, 7, 4))
+	w := writeNPY(t, dir, "W.npy", ramp(3, 3, 4, 8))
+	b := writeNPY(t, dir, "b.npy", ramp(1, 1, 1, 8))
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mine := filepath.Join(out, "db.npy")
+	if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"conv", "--a-prev", a, "--w", w, "--b", b, "--dz-from-z", "--out", out}
+
+	code, _, stderr := runCLI(t, args...)
+	checkBadInput(t, code, stderr, "already holds db.npy", "--force")
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("--out holds %d files after a refused run, want only db.npy", len(entries))
+	}
+	if data, _ := os.ReadFile(mine); string(data) != "mine" {
+		t.Errorf("db.npy was replaced without --force: %q", data)
+	}
+
+	code, _, stderr = runCLI(t, append(args, "--out", mine)...)
+	checkBadInput(t, code, stderr, "is a file, not a folder")
+
+	code, _, stderr = runCLI(t, append(args, "--force")...)
+	if code != 0 {
+		t.Fatalf("with --force: exit %d: %s", code, stderr)
+	}
+	if _, err := net.ReadNPY(mine); err != nil {
+		t.Errorf("--force did not replace db.npy: %v", err)
+	}
+}
+
 func TestVersionFlag(t *testing.T) {
 	code, stdout, _ := runCLI(t, "--version")
 	if code != 0 || !strings.Contains(stdout, "cnndbg version "+version) {
