@@ -121,8 +121,8 @@ func (r *Report) Failed() []string {
 }
 
 // Summary returns one sentence on how many of the given arrays match, such
-// as "all 3 arrays match", "1 of 2 arrays does not match" or, for a single
-// array, "your dW matches".
+// as "all 3 arrays match", "1 of 2 arrays does not match", "neither array
+// matches" or, for a single array, "your dW matches".
 func (r *Report) Summary() string {
 	n, failed := len(r.Comparisons), len(r.Failed())
 	switch {
@@ -130,6 +130,10 @@ func (r *Report) Summary() string {
 		return "your " + r.Comparisons[0].Name + " matches"
 	case n == 1:
 		return "your " + r.Comparisons[0].Name + " does not match"
+	case n == 2 && failed == 0:
+		return "both arrays match"
+	case n == 2 && failed == 2:
+		return "neither array matches"
 	case failed == 0:
 		return fmt.Sprintf("all %d arrays match", n)
 	case failed == 1:

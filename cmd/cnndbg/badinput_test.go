@@ -245,6 +245,8 @@ func TestMoreBadInputs(t *testing.T) {
 		{"gradcheck eps zero", []string{"gradcheck", "--eps", "0"}, nil, "--eps"},
 		{"stride not a number", []string{"conv", "--stride", "two"}, nil, `--stride takes a whole number such as 1, not "two"`},
 		{"seed negative", []string{"record", "-o", out("seed.cnndbg"), "--seed", "-3"}, nil, `--seed takes a whole number ≥ 0 such as 0, not "-3"`},
+		{"seed out of range", []string{"record", "-o", out("big.cnndbg"), "--seed", "99999999999999999999999"}, nil, "--seed 99999999999999999999999 is out of range"},
+		{"tour extra argument", []string{"tour", "extra"}, nil, `tour takes no arguments, got "extra": remove it`},
 		{"force not a boolean", []string{"record", "-o", out("force.cnndbg"), "--force=maybe"}, nil, `--force takes true or false, not "maybe"`},
 		{"key delay not a duration", []string{"tour", "--key-delay", "soon"}, nil, `--key-delay takes a duration such as 100ms, not "soon"`},
 		{"gradcheck negative sample", []string{"gradcheck", "--max-elements", "-1"}, nil, "-1"},

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -124,7 +125,7 @@ func (f *compareScreen) options(paths ...string) (net.CompareOptions, error) {
 	if f.tol > 0 {
 		return net.CompareOptions{Tolerance: f.tol}, nil
 	}
-	tol, loosest := net.CompareTolerance, ""
+	tol, loosest, loosestPath := net.CompareTolerance, "", ""
 	for _, path := range paths {
 		if path == "" {
 			continue
@@ -134,14 +135,19 @@ func (f *compareScreen) options(paths ...string) (net.CompareOptions, error) {
 			return net.CompareOptions{}, badInput(err)
 		}
 		if t := net.ToleranceFor(dtype); t > tol {
-			tol, loosest = t, dtype
+			tol, loosest, loosestPath = t, dtype, path
 		}
 	}
 	if loosest != "" {
-		f.tolReason = fmt.Sprintf("because an array is %s (--tol sets another)", loosest)
+		f.tolReason = fmt.Sprintf("because %s is %s, which rounds each value by about %s (--tol sets another)",
+			filepath.Base(loosestPath), loosest, roundingOf[loosest])
 	}
 	return net.CompareOptions{Tolerance: tol}, nil
 }
+
+// roundingOf gives the relative rounding error of each dtype that
+// net.ToleranceFor loosens the tolerance for.
+var roundingOf = map[string]string{"float32": "1e-7", "float16": "1e-3"}
 
 // givenPaths returns the files of the given arrays.
 func givenPaths(given []*givenArray) []string {

@@ -56,7 +56,7 @@ func TestCompareFloat32ArraysMatch(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("right float32 arrays: exit status %d, stderr %q\n%s", code, stderr, stdout)
 	}
-	if !strings.Contains(stdout, "because an array is float32") {
+	if !strings.Contains(stdout, "because mine_dA.npy is float32, which rounds each value by about 1e-7") {
 		t.Errorf("the report does not say why the tolerance is looser:\n%s", stdout)
 	}
 	if n := strings.Count(stdout, "tolerance 0.0001"); n != 1 {

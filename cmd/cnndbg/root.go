@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -101,7 +102,11 @@ func flagError(cmd *cobra.Command, err error) error {
 	var invalid *pflag.InvalidValueError
 	if errors.As(err, &invalid) {
 		flag := invalid.GetFlag()
-		if form := flagForm(flag.Value.Type(), flag.DefValue); form != "" {
+		form := flagForm(flag.Value.Type(), flag.DefValue)
+		if form != "" && errors.Is(err, strconv.ErrRange) {
+			return badInputf("--%s %s is out of range: give %s (see '%s --help')", flag.Name, invalid.GetValue(), form, cmd.CommandPath())
+		}
+		if form != "" {
 			return badInputf("--%s takes %s, not %q (see '%s --help')", flag.Name, form, invalid.GetValue(), cmd.CommandPath())
 		}
 	}
@@ -123,7 +128,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		if cmd.HasSubCommands() {
 			return badInputf("unknown command %q (see '%s --help' for the commands)", args[0], cmd.CommandPath())
 		}
-		return badInputf("%s takes no arguments, got %q", commandName(cmd), strings.Join(args, " "))
+		return badInputf("%s takes no arguments, got %q: remove it, or pass it to a flag (see '%s --help')", commandName(cmd), strings.Join(args, " "), cmd.CommandPath())
 	}
 	return nil
 }
