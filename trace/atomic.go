@@ -17,6 +17,8 @@ import (
 // existing file at path is left as it was. Without overwrite, an existing
 // file at path is an error whose message suggests --force. A replaced file
 // keeps its permission bits, and a new file gets 0644 whatever the umask.
+// A process killed mid-write can leave the hidden temporary file
+// (.NAME.tmp-*) behind.
 func WriteFileAtomic(path string, overwrite bool, write func(io.Writer) error) error {
 	info, statErr := os.Stat(path)
 	err := writeFileAtomic(path, overwrite, write, info, statErr)
