@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/cnndbg/cnndbg/trace"
 )
@@ -586,6 +587,11 @@ func (p *pyParser) parse() (any, error) {
 func pyRepr(v any) string {
 	switch v := v.(type) {
 	case string:
+		// A header is untrusted text: a control character would break the
+		// one-line error this goes into, so such strings are escaped.
+		if strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+			return strconv.Quote(v)
+		}
 		return "'" + v + "'"
 	case []any:
 		parts := make([]string, len(v))
